@@ -1,0 +1,5 @@
+"""Allow `python -m tspanel`."""
+
+from tspanel.cli import main
+
+raise SystemExit(main())

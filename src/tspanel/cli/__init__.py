@@ -1,0 +1,49 @@
+"""The `tspanel` command: one subcommand per module in this package.
+
+Each subcommand module exposes `register(subparsers)` and imports its heavy
+dependencies (Panel, the Anthropic SDK) inside its handler, so `tspanel --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tspanel import __version__
+from tspanel.errors import TspanelError
+
+# Order is the order shown in `tspanel --help`.
+COMMANDS: tuple[str, ...] = ("generate", "kpis")
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tspanel",
+        description="Trust & Safety operations dashboard: flag volume, classifier drift, "
+        "reviewer queues, coordinated attacks and a weekly summary.",
+        epilog="Run `tspanel COMMAND --help` for a command's options. "
+        "The data contract is described in docs/data.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"tspanel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"tspanel.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TspanelError as exc:
+        print(f"tspanel {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

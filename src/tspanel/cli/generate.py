@@ -1,0 +1,1 @@
+"""`tspanel generate`: placeholder wired by the generator work."""

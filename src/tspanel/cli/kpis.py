@@ -1,0 +1,1 @@
+"""`tspanel kpis`: placeholder wired by the domain-model work."""
