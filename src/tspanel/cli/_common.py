@@ -31,3 +31,43 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", nargs="+", metavar="R", help="keep only these regions")
     parser.add_argument("--severity", nargs="+", metavar="S", help="keep only these severities")
     parser.add_argument("--action", nargs="+", metavar="A", help="keep only these moderation actions")
+
+
+def open_dataset(path: Path | None):  # -> tspanel.source.Dataset
+    """The dataset at ``path``, or the built-in world; loading errors exit with status 2."""
+    from tspanel import source
+
+    return source.default_world() if path is None else source.load_dataset(path)
+
+
+def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.filters.Filters
+    """Filters from the command line, checked against the values the data holds."""
+    from tspanel.errors import TspanelError
+    from tspanel.models.filters import Filters
+    from tspanel.schema import ACTIONS, SEVERITIES
+
+    known = {
+        "category": dataset.categories,
+        "region": dataset.regions,
+        "severity": SEVERITIES,
+        "action": ACTIONS,
+    }
+    chosen: dict[str, list[str]] = {}
+    for option, values in known.items():
+        picked = getattr(args, option, None) or []
+        unknown = [v for v in picked if v not in values]
+        if unknown:
+            hint = ", ".join(values) if values else f"none: this dataset has no {option} column"
+            raise TspanelError(f"--{option}: unknown value(s) {', '.join(map(repr, unknown))}; choose from {hint}")
+        chosen[option] = list(picked)
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    if start and end and start > end:
+        raise TspanelError(f"--start {start} is after --end {end}")
+    return Filters(
+        start=start,
+        end=end,
+        categories=chosen["category"],
+        regions=chosen["region"],
+        severities=chosen["severity"],
+        actions=chosen["action"],
+    )

@@ -1,0 +1,125 @@
+"""What every domain model shares: the dataset, the session's filters, and one collect."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import param
+import polars as pl
+
+from tspanel.models.filters import Filters
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """An output the dataset cannot support, with the reason shown in its place."""
+
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+Finish = Callable[[pl.DataFrame], Any]
+
+
+class DomainModel(param.Parameterized):
+    """A dataset's LazyFrame plus the shared filters; outputs are small collected results.
+
+    Subclasses list their outputs in :meth:`queries` as lazy queries (plus an optional
+    finishing step on the small collected frame), so a dashboard can gather the queries
+    of every model and run them in one :func:`polars.collect_all`, sharing the scan.
+    """
+
+    dataset = param.Parameter(doc="the tspanel.source.Dataset being explored", constant=True)
+    filters = param.ClassSelector(class_=Filters, doc="the session's shared filters")
+
+    def __init__(self, dataset: Any, filters: Filters | None = None, **params: Any) -> None:
+        super().__init__(dataset=dataset, filters=filters or Filters(), **params)
+
+    # --- what subclasses provide -------------------------------------------------
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        raise NotImplementedError
+
+    # --- shared machinery ---------------------------------------------------------
+    def compute(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """Collect the named outputs (default: all) in one pass over the data."""
+        specs = self.queries()
+        wanted = list(specs) if names is None else list(names)
+        return collect_outputs({name: specs[name] for name in wanted})
+
+    def output(self, name: str) -> Any:
+        return self.compute([name])[name]
+
+    @property
+    def columns(self) -> frozenset[str]:
+        return self.dataset.columns
+
+    def has(self, *columns: str) -> bool:
+        return all(c in self.dataset.columns for c in columns)
+
+    def filtered(self, **kwargs: Any) -> pl.LazyFrame:
+        """The flags restricted to the session's selection."""
+        return self.filters.apply(self.dataset.flags, self.dataset.columns, **kwargs)
+
+    def date_range(self) -> tuple[dt.date, dt.date]:
+        """The selected days, clipped to the days the data covers."""
+        first, last = self.dataset.first_day, self.dataset.last_day
+        start = max(self.filters.start or first, first)
+        end = min(self.filters.end or last, last)
+        return start, end
+
+    def n_days(self) -> int:
+        start, end = self.date_range()
+        return max((end - start).days + 1, 0)
+
+    def day_grid(self) -> pl.LazyFrame:
+        """Every selected day, so days without flags show as zero, not as a gap."""
+        start, end = self.date_range()
+        if end < start:
+            return pl.LazyFrame(schema={"date": pl.Date})
+        return pl.LazyFrame({"date": pl.date_range(start, end, "1d", eager=True)})
+
+    def selected(self, name: str, universe: Iterable[str]) -> list[str]:
+        """The values of list filter ``name`` that are active, or all of ``universe``."""
+        chosen = getattr(self.filters, name)
+        universe = list(universe)
+        return [v for v in universe if v in chosen] if chosen else universe
+
+
+def collect_outputs(
+    specs: dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable],
+) -> dict[str, Any]:
+    """Run every lazy query in one ``collect_all`` and apply each finishing step."""
+    lazy: dict[str, pl.LazyFrame] = {}
+    finish: dict[str, Finish] = {}
+    out: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if isinstance(spec, Unavailable):
+            out[name] = spec
+        elif isinstance(spec, tuple):
+            lazy[name], finish[name] = spec
+        else:
+            lazy[name] = spec
+    frames = pl.collect_all(list(lazy.values())) if lazy else []
+    for name, frame in zip(lazy, frames, strict=True):
+        out[name] = finish[name](frame) if name in finish else frame
+    return {name: out[name] for name in specs}
+
+
+def share(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator, null (never NaN or inf) when the denominator is zero."""
+    return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)
+
+
+def first_value(frame: pl.DataFrame, column: str) -> Any:
+    """The single value of a one-row aggregate, or None when there is nothing."""
+    if frame.height == 0:
+        return None
+    value = frame[column][0]
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value

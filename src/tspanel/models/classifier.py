@@ -1,0 +1,133 @@
+"""Classifier health: score drift against a baseline, distributions and calibration."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import param
+import polars as pl
+
+from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.schema import SEVERITIES
+
+Z_95 = 1.959964
+
+
+def drift_state(rolling: float | None, baseline: float, threshold: float) -> str:
+    """The alert rule, in one place so the UI, the summary and the docs agree.
+
+    alert: the rolling mean is at or below the threshold; warning: it has fallen more
+    than half of the way from the baseline to the threshold; healthy otherwise.
+    """
+    if rolling is None:
+        return "no data"
+    if rolling <= threshold:
+        return "alert"
+    if rolling <= threshold + (baseline - threshold) / 2:
+        return "warning"
+    return "healthy"
+
+
+class ClassifierModel(DomainModel):
+    """Daily mean ML score with its rolling mean and alert state; quantiles; calibration."""
+
+    baseline = param.Number(default=0.86, bounds=(0, 1), doc="expected mean score of a healthy model")
+    threshold = param.Number(default=0.78, bounds=(0, 1), doc="rolling mean at or below this is an alert")
+    rolling_days = param.Integer(default=7, bounds=(1, 60))
+
+    @param.depends("filters.param", "baseline", "threshold", "rolling_days")
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        daily = self._daily_score()
+        return {
+            "daily_score": daily,
+            "status": (daily, self._status),
+            "score_quantiles": self._quantiles(),
+            "calibration": self._calibration(),
+        }
+
+    def daily_score(self) -> pl.DataFrame:
+        """date, mean_score, flags, rolling_mean over the selected days."""
+        return self.output("daily_score")
+
+    def status(self) -> dict[str, Any]:
+        """Latest rolling mean, baseline, threshold and the alert state."""
+        return self.output("status")
+
+    def score_quantiles(self) -> pl.DataFrame:
+        """Five quantiles and the count per category: a box plot without the raw rows."""
+        return self.output("score_quantiles")
+
+    def calibration(self) -> pl.DataFrame:
+        return self.output("calibration")
+
+    def _daily_score(self) -> pl.LazyFrame:
+        start, end = self.date_range()
+        return (
+            self.filtered(start=None, end=end)
+            .group_by("date")
+            .agg(pl.col("ml_score").mean().alias("mean_score"), pl.len().cast(pl.Int64).alias("flags"))
+            .sort("date")
+            .with_columns(pl.col("mean_score").rolling_mean(self.rolling_days, min_samples=1).alias("rolling_mean"))
+            .filter(pl.col("date") >= start)
+        )
+
+    def _status(self, daily: pl.DataFrame) -> dict[str, Any]:
+        rolling = daily["rolling_mean"][-1] if daily.height else None
+        latest = daily["mean_score"][-1] if daily.height else None
+        return {
+            "date": daily["date"][-1] if daily.height else None,
+            "score": latest,
+            "rolling_mean": rolling,
+            "baseline": self.baseline,
+            "threshold": self.threshold,
+            "drop": None if rolling is None else self.baseline - rolling,
+            "state": drift_state(rolling, self.baseline, self.threshold),
+            "rule": (
+                f"alert when the {self.rolling_days}-day mean score is at or below {self.threshold:.2f}; "
+                f"warning when it is at or below {(self.threshold + self.baseline) / 2:.2f} "
+                f"(half way from the baseline {self.baseline:.2f})"
+            ),
+        }
+
+    def _quantiles(self) -> pl.LazyFrame:
+        score = pl.col("ml_score")
+        return (
+            self.filtered()
+            .group_by(pl.col("category").cast(pl.String))
+            .agg(
+                pl.len().cast(pl.Int64).alias("count"),
+                score.min().alias("min"),
+                score.quantile(0.25, interpolation="linear").alias("p25"),
+                score.median().alias("median"),
+                score.quantile(0.75, interpolation="linear").alias("p75"),
+                score.max().alias("max"),
+            )
+            .sort("category")
+        )
+
+    def _calibration(self) -> tuple[pl.LazyFrame, Finish]:
+        order = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
+        stats = (
+            self.filtered()
+            .group_by(pl.col("severity").cast(pl.String))
+            .agg(
+                pl.len().cast(pl.Int64).alias("count"),
+                pl.col("ml_score").mean().alias("mean_score"),
+                pl.col("ml_score").std().alias("std"),
+            )
+        )
+        half = Z_95 * pl.col("std") / pl.col("count").sqrt()
+        query = (
+            order.join(stats, on="severity", how="inner")
+            .sort("_order")
+            .with_columns((pl.col("mean_score") - half).alias("ci_low"), (pl.col("mean_score") + half).alias("ci_high"))
+            .drop("_order", "std")
+        )
+
+        def finish(frame: pl.DataFrame) -> pl.DataFrame:
+            means = frame["mean_score"].to_list()
+            rises = all(b > a for a, b in itertools.pairwise(means)) if len(means) > 1 else None
+            return frame.with_columns(pl.lit(rises, dtype=pl.Boolean).alias("rises_with_severity"))
+
+        return query, finish

@@ -1,0 +1,117 @@
+"""Headline numbers, defined once: the KPI cards, `tspanel kpis` and the summary use these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import param
+import polars as pl
+
+from tspanel.models import timing
+from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.schema import HIGH_SEVERITIES, SLA_HOURS
+
+WEEK = 7
+KPI_KEYS: tuple[str, ...] = (
+    "total_flags",
+    "auto_blocked",
+    "human_review",
+    "sla_breach_rate_pct",
+    "coordinated_pct",
+    "ml_score_first_week",
+    "ml_score_last_week",
+)
+
+
+class KpiModel(DomainModel):
+    """The KPIs of the selected days and of the period of equal length just before them."""
+
+    sla_hours = param.Number(default=SLA_HOURS, bounds=(0, None))
+
+    @param.depends("filters.param", "sla_hours")
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        start, end = self.date_range()
+        length = dt.timedelta(days=max((end - start).days + 1, 1))
+        return {
+            "current": self._kpis(start, end),
+            "previous": self._kpis(start - length, start - dt.timedelta(days=1)),
+        }
+
+    def kpis(self) -> dict[str, Any]:
+        """The headline numbers of the selected days (see docs for each definition)."""
+        return self.output("current")
+
+    def kpis_with_change(self) -> dict[str, Any]:
+        """Current, previous and the change, for the KPI cards."""
+        out = self.compute()
+        current, previous = out["current"], out["previous"]
+        if dt.date.fromisoformat(previous["start"]) < self.dataset.first_day:
+            # A partial earlier period would make every change look like growth.
+            return {
+                "current": current,
+                "previous": None,
+                "change": dict.fromkeys(KPI_KEYS),
+                "note": f"no earlier {current['days']}-day period in the data to compare with",
+            }
+        change = {
+            key: (current[key] - previous[key]) if current[key] is not None and previous[key] is not None else None
+            for key in KPI_KEYS
+        }
+        return {"current": current, "previous": previous, "change": change, "note": None}
+
+    def _kpis(self, start: dt.date, end: dt.date) -> tuple[pl.LazyFrame, Finish]:
+        """One row of aggregates over [start, end]; the definitions are the issue's, exactly.
+
+        - sla_breach_rate_pct: high and critical flags with a known resolution time,
+          percentage resolved after more than 24 hours;
+        - ml_score_first/last_week: mean of the daily mean score over the first/last
+          7 calendar days of the range.
+        """
+        columns = self.columns
+        frame = self.filtered(start=start, end=end)
+        hours = timing.resolution_hours(columns)
+        eligible = pl.col("severity").is_in(list(HIGH_SEVERITIES)) & hours.is_not_null()
+        first_week_end = start + dt.timedelta(days=WEEK - 1)
+        last_week_start = end - dt.timedelta(days=WEEK - 1)
+        daily = frame.group_by("date").agg(pl.col("ml_score").mean().alias("daily_mean"))
+        scores = daily.select(
+            pl.col("daily_mean").filter(pl.col("date") <= first_week_end).mean().alias("ml_score_first_week"),
+            pl.col("daily_mean").filter(pl.col("date") >= last_week_start).mean().alias("ml_score_last_week"),
+        )
+        counts = frame.select(
+            pl.len().cast(pl.Int64).alias("total_flags"),
+            (pl.col("action") == "auto_block").sum().cast(pl.Int64).alias("auto_blocked"),
+            (pl.col("action") == "human_review").sum().cast(pl.Int64).alias("human_review"),
+            eligible.sum().cast(pl.Int64).alias("sla_eligible"),
+            (eligible & (hours > self.sla_hours)).sum().cast(pl.Int64).alias("sla_breaches"),
+            (
+                pl.col("coordinated_flag").sum().cast(pl.Int64)
+                if "coordinated_flag" in columns
+                else pl.lit(None, dtype=pl.Int64)
+            ).alias("coordinated"),
+        )
+        query = pl.concat([counts, scores], how="horizontal")
+
+        def finish(row_frame: pl.DataFrame) -> dict[str, Any]:
+            row = row_frame.row(0, named=True)
+            total = row["total_flags"]
+            eligible_n = row["sla_eligible"]
+            return {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "days": (end - start).days + 1,
+                "total_flags": total,
+                "auto_blocked": row["auto_blocked"],
+                "human_review": row["human_review"],
+                "sla_breach_rate_pct": 100 * row["sla_breaches"] / eligible_n if eligible_n else None,
+                "sla_breaches": row["sla_breaches"],
+                "sla_eligible": eligible_n,
+                "coordinated_pct": (
+                    100 * row["coordinated"] / total if row["coordinated"] is not None and total else None
+                ),
+                "ml_score_first_week": row["ml_score_first_week"],
+                "ml_score_last_week": row["ml_score_last_week"],
+            }
+
+        return query, finish

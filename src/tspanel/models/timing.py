@@ -1,0 +1,39 @@
+"""When a case opened and closed, from whichever time columns a dataset has.
+
+Shared by the queue model and the KPIs so the SLA means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import polars as pl
+
+from tspanel.schema import UTC
+
+
+def opened(columns: Collection[str]) -> pl.Expr:
+    """When the case entered the queue; day-level data starts at the day's midnight (UTC)."""
+    day_start = pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.col("created_at").fill_null(day_start) if "created_at" in columns else day_start
+
+
+def resolved(columns: Collection[str]) -> pl.Expr:
+    """When it left the queue: resolved_at, else opened + resolution_hrs, else unknown (open)."""
+    candidates: list[pl.Expr] = []
+    if "resolved_at" in columns:
+        candidates.append(pl.col("resolved_at"))
+    if "resolution_hrs" in columns:
+        micros = (pl.col("resolution_hrs") * 3.6e9).round().cast(pl.Int64)
+        candidates.append(opened(columns) + pl.duration(microseconds=micros))
+    return pl.coalesce(candidates) if candidates else pl.lit(None, dtype=UTC)
+
+
+def resolution_hours(columns: Collection[str]) -> pl.Expr:
+    """Hours to resolution: resolution_hrs, else resolved_at - created_at, else null."""
+    from_stamps = None
+    if "resolved_at" in columns and "created_at" in columns:
+        from_stamps = (pl.col("resolved_at") - pl.col("created_at")).dt.total_seconds(fractional=True) / 3600
+    if "resolution_hrs" in columns:
+        return pl.col("resolution_hrs") if from_stamps is None else pl.col("resolution_hrs").fill_null(from_stamps)
+    return from_stamps if from_stamps is not None else pl.lit(None, dtype=pl.Float64)

@@ -1,0 +1,191 @@
+"""Flag volume: what is being flagged, where, how severe, and how it is handled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import param
+import polars as pl
+
+from tspanel.models.base import DomainModel, Finish, Unavailable, share
+from tspanel.schema import ACTIONS, HIGH_SEVERITIES, SEVERITIES
+
+ROLLING_DAYS = 7
+
+
+class VolumeModel(DomainModel):
+    """Daily volume by category and region, week-over-week change, escalation, mixes."""
+
+    rolling_days = param.Integer(default=ROLLING_DAYS, bounds=(1, 60), doc="window of rolling means")
+
+    @param.depends("filters.param", "rolling_days")
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        return {
+            "daily_by_category": self._daily_by("category", "categories", self.dataset.categories),
+            "daily_by_region": (
+                self._daily_by("region", "regions", self.dataset.regions)
+                if self.has("region")
+                else Unavailable("this dataset has no region column")
+            ),
+            "week_over_week": self._week_over_week(),
+            "escalation": self._escalation(),
+            "severity_mix": self._mix("severity", SEVERITIES),
+            "action_mix": self._mix("action", ACTIONS),
+            "automation": self._automation(),
+        }
+
+    def daily_by_category(self) -> pl.DataFrame:
+        """date, category, flags: every selected day and category, zeros included."""
+        return self.output("daily_by_category")
+
+    def daily_by_region(self) -> pl.DataFrame | Unavailable:
+        return self.output("daily_by_region")
+
+    def week_over_week(self) -> pl.DataFrame | Unavailable:
+        return self.output("week_over_week")
+
+    def escalation(self) -> pl.DataFrame:
+        return self.output("escalation")
+
+    def severity_mix(self) -> pl.DataFrame:
+        return self.output("severity_mix")
+
+    def action_mix(self) -> pl.DataFrame:
+        return self.output("action_mix")
+
+    def automation(self) -> dict[str, float | int | None]:
+        return self.output("automation")
+
+    # --- queries ----------------------------------------------------------------
+    def _daily_by(self, column: str, filter_name: str, universe: tuple[str, ...]) -> pl.LazyFrame:
+        values = pl.LazyFrame({column: self.selected(filter_name, universe)}, schema={column: pl.String})
+        counts = (
+            self.filtered().group_by("date", pl.col(column).cast(pl.String)).agg(pl.len().cast(pl.Int64).alias("flags"))
+        )
+        return (
+            self.day_grid()
+            .join(values, how="cross")
+            .join(counts, on=["date", column], how="left")
+            .with_columns(pl.col("flags").fill_null(0))
+            .sort("date", column)
+        )
+
+    def _week_over_week(self) -> pl.LazyFrame | Unavailable:
+        """Two complete trailing 7-day windows ending on the last selected day.
+
+        The earlier version grouped by ISO week and so compared a partial week with a
+        whole one; here both windows always hold 7 days of data.
+        """
+        _, end = self.date_range()
+        this_start = end - dt.timedelta(days=6)
+        prev_start, prev_end = end - dt.timedelta(days=13), end - dt.timedelta(days=7)
+        if prev_start < self.dataset.first_day:
+            return Unavailable(
+                f"week-over-week needs 14 days of data ending {end}; the data starts {self.dataset.first_day}"
+            )
+        categories = pl.LazyFrame(
+            {"category": self.selected("categories", self.dataset.categories)}, schema={"category": pl.String}
+        )
+        counts = (
+            self.filtered(start=prev_start, end=end)
+            .group_by(pl.col("category").cast(pl.String))
+            .agg(
+                pl.col("date").filter(pl.col("date") >= this_start).len().alias("this_week"),
+                pl.col("date").filter(pl.col("date") <= prev_end).len().alias("previous_week"),
+            )
+        )
+        return (
+            categories.join(counts, on="category", how="left")
+            .with_columns(pl.col("this_week", "previous_week").fill_null(0).cast(pl.Int64))
+            .with_columns(
+                (pl.col("this_week") - pl.col("previous_week")).alias("change"),
+                (share(pl.col("this_week") - pl.col("previous_week"), pl.col("previous_week")) * 100).alias(
+                    "change_pct"
+                ),
+                pl.lit(this_start).alias("this_week_start"),
+                pl.lit(end).alias("this_week_end"),
+                pl.lit(prev_start).alias("previous_week_start"),
+                pl.lit(prev_end).alias("previous_week_end"),
+            )
+            .sort("this_week", descending=True)
+        )
+
+    def _escalation(self) -> pl.LazyFrame:
+        """Share of high and critical flags a day, with a rolling mean that sees the days
+        before the selected range (so the first days of a brushed range are not partial)."""
+        start, end = self.date_range()
+        daily = (
+            self.filtered(start=None, end=end)
+            .group_by("date")
+            .agg(
+                pl.len().cast(pl.Int64).alias("flags"),
+                pl.col("severity").is_in(list(HIGH_SEVERITIES)).sum().cast(pl.Int64).alias("high_critical"),
+            )
+        )
+        full = pl.LazyFrame(
+            {"date": pl.date_range(self.dataset.first_day, end, "1d", eager=True)}
+            if end >= self.dataset.first_day
+            else {"date": []},
+            schema={"date": pl.Date},
+        )
+        return (
+            full.join(daily, on="date", how="left")
+            .with_columns(pl.col("flags", "high_critical").fill_null(0))
+            .sort("date")
+            .with_columns(share(pl.col("high_critical"), pl.col("flags")).alias("escalation_rate"))
+            .with_columns(
+                pl.col("escalation_rate")
+                .rolling_mean(self.rolling_days, min_samples=1)
+                .alias(f"rolling_{self.rolling_days}d")
+            )
+            .filter(pl.col("date") >= start)
+        )
+
+    def _mix(self, column: str, levels: tuple[str, ...]) -> pl.LazyFrame:
+        order = pl.LazyFrame({column: list(levels), "_order": list(range(len(levels)))})
+        counts = self.filtered().group_by(pl.col(column).cast(pl.String)).agg(pl.len().cast(pl.Int64).alias("flags"))
+        return (
+            order.join(counts, on=column, how="left")
+            .with_columns(pl.col("flags").fill_null(0))
+            .with_columns((share(pl.col("flags"), pl.col("flags").sum()) * 100).alias("share_pct"))
+            .sort("_order")
+            .drop("_order")
+        )
+
+    def _automation(self) -> tuple[pl.LazyFrame, Finish]:
+        action = pl.col("action")
+        aggs = [
+            pl.len().alias("flags"),
+            action.is_in(["auto_block", "downrank"]).sum().alias("automated"),
+            (action == "human_review").sum().alias("human_review"),
+            (action == "allow").sum().alias("allowed"),
+        ]
+        if self.has("appealed"):
+            aggs.append(pl.col("appealed").sum().alias("appealed"))
+            if self.has("appeal_overturned"):
+                aggs.append((pl.col("appealed") & pl.col("appeal_overturned")).sum().alias("overturned"))
+
+        def finish(frame: pl.DataFrame) -> dict[str, float | int | None]:
+            row = frame.row(0, named=True)
+            flags = int(row["flags"])
+            out: dict[str, float | int | None] = {
+                "flags": flags,
+                "automated": int(row["automated"]),
+                "human_review": int(row["human_review"]),
+                "allowed": int(row["allowed"]),
+                "automated_pct": 100 * row["automated"] / flags if flags else None,
+                "human_review_pct": 100 * row["human_review"] / flags if flags else None,
+                "appealed": None,
+                "overturned": None,
+                "overturn_rate_pct": None,
+            }
+            if "appealed" in row:
+                appealed = int(row["appealed"] or 0)
+                out["appealed"] = appealed
+                if "overturned" in row:
+                    overturned = int(row["overturned"] or 0)
+                    out["overturned"] = overturned
+                    out["overturn_rate_pct"] = 100 * overturned / appealed if appealed else None
+            return out
+
+        return self.filtered().select(aggs), finish
