@@ -114,16 +114,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _dataset_payload(data: Path | None) -> WeeklyPayload:
     """The week's payload computed from a dataset directory (None: the built-in synthetic world)."""
-    try:
-        from tspanel.summary.payload import build_payload  # type: ignore[attr-defined]
-    except ImportError:
-        raise TspanelError(
-            "computing the report from a dataset is not available in this build; pass --payload FILE.json"
-        ) from None
     from tspanel.cli._common import open_dataset
     from tspanel.models.dashboard import Dashboard
+    from tspanel.summary.facts import build_payload
 
-    return build_payload(Dashboard(open_dataset(data)))  # type: ignore[no-any-return]
+    return build_payload(Dashboard(open_dataset(data)))
 
 
 def _format_for(out: Path | None) -> str:

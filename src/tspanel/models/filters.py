@@ -75,6 +75,11 @@ class Filters(param.Parameterized):
         """``lf`` restricted to the selection (see :meth:`expr` for the options)."""
         return lf.filter(self.expr(columns, **kwargs))
 
+    def derive(self, **overrides: Any) -> Filters:
+        """A new, independent Filters with this selection and some values replaced."""
+        values = {name: list(getattr(self, name)) for name in LIST_FILTERS}
+        return Filters(**{"start": self.start, "end": self.end, **values, **overrides})
+
     def toggle(self, name: str, value: str) -> None:
         """Add ``value`` to list filter ``name``, or remove it if present (a chart click)."""
         current = list(getattr(self, name))

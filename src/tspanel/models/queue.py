@@ -263,7 +263,7 @@ class QueueModel(DomainModel):
                     f"(mean of each weekday over the last {frame.height} days) / "
                     f"({FORECAST_DAYS} days x {mean_capacity:.1f} cases per reviewer per day x {target:.0%} "
                     f"target utilisation = {per_reviewer:,.1f} cases per reviewer) = {exact:.2f} "
-                    f"-> {needed} reviewers needed; {reviewers} on the roster"
+                    f"so {needed} reviewer{'s' if needed != 1 else ''} needed; {reviewers} on the roster"
                 ),
             }
 
