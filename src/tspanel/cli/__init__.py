@@ -16,7 +16,7 @@ from tspanel import __version__
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("generate", "kpis")
+COMMANDS: tuple[str, ...] = ("generate", "kpis", "validate", "report")
 
 EXIT_USAGE = 2
 
@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tspanel",
         description="Trust & Safety operations dashboard: flag volume, classifier drift, "
         "reviewer queues, coordinated attacks and a weekly summary.",
-        epilog="Run `tspanel COMMAND --help` for a command's options. "
-        "The data contract is described in docs/data.md.",
+        epilog="Run `tspanel COMMAND --help` for a command's options. The data contract is described in docs/data.md.",
     )
     parser.add_argument("--version", action="version", version=f"tspanel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

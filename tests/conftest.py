@@ -1,0 +1,53 @@
+"""Shared fixtures: dataset directories on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LEGACY_SAMPLE = REPO / "data" / "legacy_sample"
+
+# A valid minimal table of each kind, as CSV text.
+FLAGS_CSV = (
+    "flag_id,date,category,severity,action,ml_score\n"
+    "f1,2026-01-01,spam,low,allow,0.5\n"
+    "f2,2026-01-02,fraud,high,auto_block,0.9\n"
+)
+REVIEWERS_CSV = "reviewer_id,capacity_per_day\nR1,40\n"
+
+Table = str | bytes | pl.DataFrame | None
+MakeDataset = Callable[..., Path]
+
+
+@pytest.fixture
+def legacy_dir() -> Path:
+    """data/legacy_sample: 48 flags in the earlier Streamlit layout (see its README.md)."""
+    return LEGACY_SAMPLE
+
+
+@pytest.fixture
+def make_dataset(tmp_path: Path) -> MakeDataset:
+    """Write a dataset directory and return its path.
+
+    Each table is CSV text (str or bytes, written as NAME.csv), a DataFrame (written as
+    NAME.parquet) or None (not written). flags and reviewers default to small valid tables.
+    """
+    counter = iter(range(1_000_000))
+
+    def make(flags: Table = FLAGS_CSV, reviewers: Table = REVIEWERS_CSV, attacks: Table = None) -> Path:
+        directory = tmp_path / f"dataset{next(counter)}"
+        directory.mkdir()
+        for name, table in (("flags", flags), ("reviewers", reviewers), ("attacks", attacks)):
+            if isinstance(table, pl.DataFrame):
+                table.write_parquet(directory / f"{name}.parquet")
+            elif isinstance(table, str):
+                (directory / f"{name}.csv").write_text(table, encoding="utf-8")
+            elif isinstance(table, bytes):
+                (directory / f"{name}.csv").write_bytes(table)
+        return directory
+
+    return make
