@@ -1,0 +1,160 @@
+"""What a synthetic world looks like: the user-facing knobs and the fixed profiles behind them.
+
+The numbers here are calibrated so that the default world (seed 42, 90 days) reproduces the
+reference figures of the earlier dashboard; change them together with tests/test_generator.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
+
+from tspanel.errors import TspanelError
+
+REGIONS: tuple[str, ...] = ("AMER", "EMEA", "APAC")
+REGION_SHARE: tuple[float, ...] = (0.42, 0.33, 0.25)
+# UTC offset of each region's "local evening", for the diurnal pattern of created_at.
+REGION_UTC_OFFSET: tuple[int, ...] = (-5, 1, 8)
+
+WEEKEND_LIFT = 1.25  # Fri, Sat and Sun carry 25% more flags than Mon-Thu
+WEEKEND_DAYS: frozenset[int] = frozenset({4, 5, 6})  # date.weekday() of Fri, Sat, Sun
+
+ML_SCORE_START = 0.86  # classifier's mean score on the first day ...
+ML_SCORE_END = 0.7825  # ... and on the last day: it drifts down in between
+ML_SCORE_DAY_NOISE = 0.006  # sd of the day-to-day wobble of the mean score
+ML_SCORE_CONCENTRATION = 14.0  # Beta(a + b): spread of single scores around the day's mean
+AUTO_BLOCK_MIN_SCORE = 0.72  # below this the classifier may not block; the case goes to a human
+
+DEFAULT_REVIEWERS = 20
+REVIEWER_CAPACITY = (40, 70)  # cases a day, inclusive
+WARMUP_DAYS = 14  # no attack before this day, so detectors have history to learn from
+ATTACK_DAYS_PER_EVENT = 1.8  # 5 events -> 9 attack days
+MIN_GAP_DAYS = 7  # quiet days between two attacks, so one campaign does not hide in the last one's baseline
+
+
+@dataclass(frozen=True)
+class CategoryProfile:
+    """How one policy category behaves: volume, trend, who posts it and how bad it is."""
+
+    name: str
+    base: float  # flags a day on day 0 of the default world (weekly-normalised)
+    trend: float  # change of `base` per day
+    young_share: float  # share of organic flags from accounts younger than 30 days
+    viral_share: float  # share of organic flags re-sharing popular content
+    severity: tuple[float, float, float, float]  # low, medium, high, critical
+    attack_weight: float  # how likely an attack picks this category
+    pattern: str  # name of a coordinated campaign in this category
+    content_share: float  # share of a campaign's flags that re-use its content templates
+    target_share: float  # share of a campaign's flags that hit its few targets
+    auto_block_boost: float = 1.0  # multiplier of the auto-block probability
+
+
+_P = CategoryProfile
+# fmt: off
+CATEGORIES: tuple[CategoryProfile, ...] = (
+    #  name              base  trend young viral  severity mix               attack pattern           content target
+    _P("harassment",     128.0,  0.8, 0.06, 0.06, (0.25, 0.40, 0.26, 0.09), 0.5, "brigading",        0.45, 0.80),
+    _P("hate_speech",     32.0,  0.0, 0.07, 0.08, (0.15, 0.35, 0.35, 0.15), 0.0, "hate_raid",        0.60, 0.60),
+    _P("spam",           205.0, -0.5, 0.22, 0.14, (0.50, 0.34, 0.12, 0.04), 0.5, "spam_wave",        0.75, 0.15, 1.4),
+    _P("sexual_content",  17.0,  0.0, 0.06, 0.10, (0.15, 0.35, 0.32, 0.18), 0.0, "sextortion_ring",  0.50, 0.50),
+    _P("self_harm",        6.0,  0.0, 0.05, 0.05, (0.05, 0.25, 0.40, 0.30), 0.0, "challenge_spread", 0.70, 0.10, 0.5),
+    _P("fraud",           12.0,  0.0, 0.20, 0.08, (0.20, 0.35, 0.30, 0.15), 0.0, "scam_ring",        0.70, 0.20),
+)
+# fmt: on
+CATEGORY_NAMES: tuple[str, ...] = tuple(c.name for c in CATEGORIES)
+
+ATTACK_SEVERITY: dict[str, tuple[str, ...]] = {
+    "harassment": ("high", "critical"),
+    "hate_speech": ("high", "critical"),
+    "spam": ("medium", "high"),
+    "sexual_content": ("high", "critical"),
+    "self_harm": ("critical",),
+    "fraud": ("high",),
+}
+# Severity mix of a campaign's flags given the campaign's severity.
+ATTACK_FLAG_SEVERITY: dict[str, tuple[float, float, float, float]] = {
+    "medium": (0.25, 0.45, 0.22, 0.08),
+    "high": (0.10, 0.30, 0.42, 0.18),
+    "critical": (0.05, 0.20, 0.40, 0.35),
+}
+
+# Moderation action given severity: allow, downrank, human_review, auto_block.
+ACTION_BY_SEVERITY: tuple[tuple[float, float, float, float], ...] = (
+    (0.508, 0.340, 0.111, 0.041),
+    (0.235, 0.378, 0.290, 0.097),
+    (0.078, 0.165, 0.457, 0.300),
+    (0.020, 0.058, 0.516, 0.406),
+)
+
+# Median hours from flag to resolution of a human-review case, by severity.
+RESOLUTION_MEDIAN_HRS: tuple[float, ...] = (20.0, 14.0, 8.5, 5.45)
+RESOLUTION_SIGMA = 1.0  # log-normal spread
+WEEKEND_SLOWDOWN = 1.35  # cases created on Sat/Sun wait longer
+LOAD_ELASTICITY = 0.6  # resolution time grows with the day's volume / normal volume to this power
+
+APPEAL_RATE: tuple[float, ...] = (0.0, 0.03, 0.05, 0.08)  # by action
+OVERTURN_RATE: tuple[float, ...] = (0.0, 0.20, 0.12, 0.15)  # by action, before the score effect
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The knobs of a synthetic world; two equal configs produce byte-identical datasets.
+
+    `flags` scales the daily rates (and campaign sizes, accounts and reviewers) so the total
+    lands near that number. The attack knobs make detection harder without changing the
+    shape of the organic traffic.
+    """
+
+    seed: int = 42
+    days: int = 90
+    start: dt.date = dt.date(2026, 8, 24)  # a Monday
+    flags: int | None = None
+    attack_lift: tuple[float, float] = (3.0, 5.0)
+    old_account_attack_share: float = 0.0
+    organic_surges: int = 0
+    n_attacks: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise TspanelError(f"seed must be a non-negative integer (got {self.seed!r})")
+        if not isinstance(self.days, int) or self.days < 1:
+            raise TspanelError(f"days must be a positive number of days (got {self.days!r})")
+        if self.days > 36_600:
+            raise TspanelError(f"days must be at most 36600 (100 years); got {self.days}")
+        if not isinstance(self.start, dt.date) or isinstance(self.start, dt.datetime):
+            raise TspanelError(f"start must be a date (got {self.start!r})")
+        if self.flags is not None and (not isinstance(self.flags, int) or self.flags < 1):
+            raise TspanelError(f"flags must be a positive number of flags (got {self.flags!r})")
+        lift = tuple(self.attack_lift)
+        if len(lift) != 2 or not all(isinstance(x, int | float) and math.isfinite(x) for x in lift):
+            raise TspanelError(f"attack_lift must be two numbers LOW HIGH (got {self.attack_lift!r})")
+        if not 1.0 < lift[0] <= lift[1] <= 100.0:
+            raise TspanelError(
+                f"attack_lift must satisfy 1 < LOW <= HIGH <= 100 (got {lift[0]:g} {lift[1]:g}); "
+                "it is the factor by which an attack multiplies its category's volume"
+            )
+        object.__setattr__(self, "attack_lift", (float(lift[0]), float(lift[1])))
+        share = self.old_account_attack_share
+        if not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+            raise TspanelError(f"old_account_attack_share must be between 0 and 1 (got {share!r})")
+        if not isinstance(self.organic_surges, int) or self.organic_surges < 0:
+            raise TspanelError(f"organic_surges must be a non-negative integer (got {self.organic_surges!r})")
+        if not isinstance(self.n_attacks, int) or self.n_attacks < 0:
+            raise TspanelError(f"n_attacks must be a non-negative integer (got {self.n_attacks!r})")
+
+    @classmethod
+    def hard(cls, seed: int = 42, **overrides: object) -> WorldConfig:
+        """A world where volume alone is not enough: small lifts, compromised accounts, surges."""
+        base = cls(
+            seed=seed,
+            attack_lift=(1.5, 3.0),
+            old_account_attack_share=0.4,
+            organic_surges=4,
+        )
+        return replace(base, **overrides) if overrides else base
+
+    @property
+    def end(self) -> dt.date:
+        """Last day of the world, inclusive."""
+        return self.start + dt.timedelta(days=self.days - 1)
