@@ -1,0 +1,240 @@
+"""Detection benchmark: every method on synthetic worlds and on the NAB count series.
+
+Run from the repository root (takes a few minutes on two cores):
+
+    python bench/detection.py                 # everything, the figures quoted in docs/detection.md
+    python bench/detection.py --seeds 5       # fewer synthetic worlds
+    python bench/detection.py --skip-nab      # synthetic worlds only
+    python bench/detection.py --sweep         # also: how the threshold trades recall for false alarms
+
+Synthetic worlds come from tspanel.synth: the default world (seed 42), `--seeds` other
+seeds with the default settings, and the same seeds with `WorldConfig.hard` (smaller
+lifts, 40% of campaigns from old accounts, organic surges). The NAB series are scored
+with the protocol of shared/nab/README.md, using shared/nab/score.py's own functions.
+Nothing here tunes anything: thresholds are the methods' defaults unless --sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from tspanel.detect.evaluate import evaluate, ground_truth
+from tspanel.detect.registry import METHODS, run_method
+from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series
+from tspanel.synth import WorldConfig, generate_world
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def find_nab() -> Path | None:
+    for candidate in (ROOT.parent / "shared" / "nab", ROOT / "shared" / "nab"):
+        if (candidate / "labels" / "windows.json").is_file():
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- synthetic worlds
+
+
+def world_scores(config: WorldConfig, methods: list[str], thresholds: dict[str, float | None]) -> dict[str, dict]:
+    world = generate_world(config)
+    truth = ground_truth(world.flags, world.flags.columns, world.attacks)
+    out = {}
+    for method in methods:
+        alerts = run_method(method, world.flags, world.flags.columns, thresholds.get(method))
+        out[method] = evaluate(alerts, truth)
+    return out
+
+
+def summarise(evaluations: list[dict[str, Any]]) -> dict[str, Any]:
+    pair = [e["day_category"] for e in evaluations]
+    days = [e["days"] for e in evaluations]
+    row: dict[str, Any] = {
+        "day_f1": statistics.mean(d["f1"] or 0.0 for d in days),
+        "false_alarm_days": sum(d["false_alarms"] for d in days),
+        "missed_days": sum(d["missed"] for d in days),
+    }
+    if all(p is not None for p in pair):
+        row |= {
+            "pair_f1": statistics.mean(p["f1"] or 0.0 for p in pair),
+            "pair_recall": statistics.mean(p["recall"] or 0.0 for p in pair),
+            "pair_precision": statistics.mean(p["precision"] if p["precision"] is not None else 0.0 for p in pair),
+            "min_pair_f1": min(p["f1"] or 0.0 for p in pair),
+        }
+    return row
+
+
+def bench_worlds(seeds: list[int], methods: list[str]) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    default = world_scores(WorldConfig(), methods, {})
+    print("== Default world (seed 42): 5 attacks, 9 attack days ==")
+    print(f"  {'method':<14} {'days caught':>11} {'false alarms':>12} {'day F1':>7} {'pair F1':>8}")
+    for method, ev in default.items():
+        pair = "n/a" if ev["day_category"] is None else f"{ev['day_category']['f1']:.3f}"
+        print(
+            f"  {method:<14} {ev['days']['true_positives']:>7} of 9 {ev['days']['false_alarms']:>12} "
+            f"{ev['days']['f1']:>7.3f} {pair:>8}"
+        )
+    results["default_world"] = default
+    for label, make in (("default settings", lambda s: WorldConfig(seed=s)), ("hard settings", WorldConfig.hard)):
+        per_method: dict[str, list[dict]] = {m: [] for m in methods}
+        for seed in seeds:
+            for method, ev in world_scores(make(seed), methods, {}).items():
+                per_method[method].append(ev)
+        print(f"\n== {len(seeds)} worlds, seeds {seeds[0]}-{seeds[-1]}, {label} ==")
+        print(f"  {'method':<14} {'pair F1':>8} {'min':>6} {'recall':>7} {'precision':>9} {'day F1':>7} {'FA days':>8}")
+        summary = {}
+        for method, evs in per_method.items():
+            s = summarise(evs)
+            summary[method] = s
+            if "pair_f1" in s:
+                print(
+                    f"  {method:<14} {s['pair_f1']:>8.3f} {s['min_pair_f1']:>6.2f} {s['pair_recall']:>7.3f} "
+                    f"{s['pair_precision']:>9.3f} {s['day_f1']:>7.3f} {s['false_alarm_days']:>8}"
+                )
+            else:
+                print(
+                    f"  {method:<14} {'n/a':>8} {'':>6} {'':>7} {'':>9} {s['day_f1']:>7.3f} {s['false_alarm_days']:>8}"
+                )
+        results[label] = summary
+    return results
+
+
+# --------------------------------------------------------------------------- NAB
+
+
+def load_score_module(nab: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("nab_score", nab / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def legacy_hourly(window: int, threshold: float = 1.5) -> Callable[[pl.DataFrame], set[str]]:
+    """The earlier z-score on hourly sums: rolling mean/sd of the last `window` points, current included."""
+
+    def detect(frame: pl.DataFrame) -> set[str]:
+        hourly = frame.sort("timestamp").group_by_dynamic("timestamp", every="1h").agg(pl.col("value").sum())
+        z = hourly.with_columns(
+            ((pl.col("value") - pl.col("value").rolling_mean(window)) / pl.col("value").rolling_std(window)).alias("z")
+        )
+        hits = z.filter(pl.col("z").is_not_nan() & (pl.col("z") > threshold))
+        return {t.isoformat()[:13] for t in hits["timestamp"].to_list()}
+
+    return detect
+
+
+def robust_hourly(threshold: float) -> Callable[[pl.DataFrame], set[str]]:
+    def detect(frame: pl.DataFrame) -> set[str]:
+        scored = detect_series(frame, "1h", threshold)
+        return {t.isoformat()[:13] for t in scored.filter("alert")["timestamp"].to_list()}
+
+    return detect
+
+
+def score_nab(nab: Path, detect: Callable[[pl.DataFrame], set[str]], verbose: bool = False) -> dict[str, Any]:
+    """caught/windows and false alarms per 30 days, exactly as shared/nab/score.py counts them."""
+    score = load_score_module(nab)
+    labels = json.loads((nab / "labels" / "windows.json").read_text())
+    caught = total = false = 0
+    days = 0.0
+    per_file = {}
+    for name in sorted(labels):
+        path = nab / "data" / name
+        called = detect(pl.read_csv(path, try_parse_dates=True))
+        hours = score.hourly(str(path))["timestamp"].to_list()
+        alarms = score.alarms_of(hours, [h.isoformat()[:13] in called for h in hours])
+        windows = [(dt.datetime.fromisoformat(a[:19]), dt.datetime.fromisoformat(b[:19])) for a, b in labels[name]]
+        c = sum(any(a0 <= w1 and a1 >= w0 for a0, a1 in alarms) for w0, w1 in windows)
+        f = sum(not any(a0 <= w1 and a1 >= w0 for w0, w1 in windows) for a0, a1 in alarms)
+        span = (hours[-1] - hours[0]).total_seconds() / 86400
+        per_file[name] = {"caught": c, "windows": len(windows), "false_alarms": f, "days": round(span, 1)}
+        if verbose:
+            print(f"    {name:<26} caught {c}/{len(windows)}, false alarms {f} in {span:.0f} days")
+        caught, total, false, days = caught + c, total + len(windows), false + f, days + span
+    return {
+        "caught": caught,
+        "windows": total,
+        "false_alarms": false,
+        "false_alarms_per_30_days": false / days * 30,
+        "files": per_file,
+    }
+
+
+def bench_nab(nab: Path) -> dict[str, Any]:
+    results = {}
+    print(f"\n== NAB count series ({nab}), protocol of its README: hourly sums ==")
+    for label, detect in (
+        (f"robust seasonal (volume), threshold {DEFAULT_THRESHOLD:g}", robust_hourly(DEFAULT_THRESHOLD)),
+        ("zscore-legacy, 7-hour window", legacy_hourly(7)),
+        ("zscore-legacy, 168-hour window", legacy_hourly(168)),
+    ):
+        start = time.perf_counter()
+        print(f"  {label}:")
+        r = score_nab(nab, detect, verbose=label.startswith("robust"))
+        print(
+            f"    TOTAL: caught {r['caught']}/{r['windows']} windows "
+            f"({100 * r['caught'] / r['windows']:.0f}%), {r['false_alarms_per_30_days']:.1f} false alarms "
+            f"per 30 days ({r['false_alarms']} in all)  [{time.perf_counter() - start:.1f} s]"
+        )
+        results[label] = r
+    return results
+
+
+# --------------------------------------------------------------------------- threshold sweep
+
+
+def sweep(seeds: list[int], nab: Path | None, thresholds: list[float]) -> None:
+    print("\n== Threshold sweep (one setting for both: the same X for multisignal and the NAB series) ==")
+    print(f"  {'X':>4} {'default pair F1':>16} {'hard pair F1':>13} {'NAB caught':>11} {'NAB FA/30d':>11}")
+    for x in thresholds:
+        cells = []
+        for make in (lambda s: WorldConfig(seed=s), WorldConfig.hard):
+            evs = [world_scores(make(s), ["multisignal"], {"multisignal": x})["multisignal"] for s in seeds]
+            cells.append(summarise(evs)["pair_f1"])
+        if nab is not None:
+            r = score_nab(nab, robust_hourly(x))
+            nab_cells = f"{r['caught']:>5}/{r['windows']:<5} {r['false_alarms_per_30_days']:>11.1f}"
+        else:
+            nab_cells = f"{'n/a':>11} {'n/a':>11}"
+        print(f"  {x:>4g} {cells[0]:>16.3f} {cells[1]:>13.3f} {nab_cells}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20, help="synthetic worlds per setting (default 20)")
+    parser.add_argument("--skip-nab", action="store_true", help="do not score the NAB series")
+    parser.add_argument("--sweep", action="store_true", help="also sweep the threshold (slow)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    seeds = list(range(1, args.seeds + 1))
+    results: dict[str, Any] = {"worlds": bench_worlds(seeds, list(METHODS))}
+    nab = None if args.skip_nab else find_nab()
+    if not args.skip_nab:
+        if nab is None:
+            print("\nNAB series not found (expected shared/nab beside the repository): skipped.")
+        else:
+            results["nab"] = bench_nab(nab)
+    if args.sweep:
+        sweep(seeds, nab, [3.0, 3.5, 4.0, 4.5, 5.0])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\n(done in {time.perf_counter() - started:.0f} s; numpy {np.__version__}, polars {pl.__version__})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

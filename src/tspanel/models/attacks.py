@@ -1,0 +1,153 @@
+"""Coordinated-attack detection for a session: the chosen method, its alerts and how good they are.
+
+All detection logic lives in tspanel.detect; this model only wires the session's
+parameters to it. Detection runs on the flags of the selected categories and regions
+over the *whole* history (a baseline needs the days before the selected range) and the
+alerts are then cut to the selected days. Severity, action and reviewer filters do not
+apply: they would hide part of a campaign's traffic from the detector.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import param
+import polars as pl
+
+from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
+from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
+from tspanel.models.base import DomainModel, Finish, Unavailable
+
+# Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
+_NOT_FOR_DETECTION = ("dates", "severities", "actions", "reviewers")
+_CACHE_SIZE = 16
+
+
+class AttacksModel(DomainModel):
+    """Alerts of the selected detection method, the daily volume they sit on, and their evaluation."""
+
+    method = param.Selector(objects=list(METHODS), default=DEFAULT_METHOD, doc="detection method")
+    threshold = param.Number(
+        default=METHODS[DEFAULT_METHOD].default_threshold,
+        bounds=(0.0, None),
+        softbounds=(1.0, 10.0),
+        step=0.5,
+        doc="alert when the method's score exceeds this (robust z; resets to the method's default)",
+    )
+
+    def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
+        if "threshold" not in params:
+            params["threshold"] = METHODS[params.get("method", DEFAULT_METHOD)].default_threshold
+        super().__init__(dataset, filters, **params)
+        self._alert_cache: dict[tuple[Any, ...], pl.DataFrame] = {}
+        self._comparison_cache: dict[tuple[Any, ...], pl.DataFrame] = {}
+        self._truth: GroundTruth | bool | None = False  # False: not computed yet
+
+    @param.depends("method", watch=True)
+    def _reset_threshold(self) -> None:
+        self.threshold = METHODS[self.method].default_threshold
+
+    # --- inputs -------------------------------------------------------------------
+    def detection_flags(self) -> pl.LazyFrame:
+        """The flags of the selected categories and regions, all days."""
+        return self.filters.apply(self.dataset.flags, self.columns, skip=_NOT_FOR_DETECTION)
+
+    def _scope_key(self) -> tuple[Any, ...]:
+        return (tuple(sorted(self.filters.categories)), tuple(sorted(self.filters.regions)))
+
+    def truth(self) -> GroundTruth | None:
+        """The dataset's ground truth for the selected categories (None without any)."""
+        if self._truth is False:
+            self._truth = ground_truth(self.dataset.flags, self.columns, self.dataset.attacks)
+        truth = self._truth
+        if truth is None:
+            return None
+        chosen = set(self.filters.categories)
+        if not chosen:
+            return truth
+        return GroundTruth(
+            truth.source,
+            frozenset(p for p in truth.pairs if p[1] in chosen),
+            tuple(a for a in truth.attacks if a.category in chosen),
+        )
+
+    # --- outputs ------------------------------------------------------------------
+    @param.depends("filters.param", "method", "threshold")
+    def alerts(self) -> pl.DataFrame:
+        """date, category, score, signals (JSON {name: strength}) of the selected days."""
+        key = (self.method, self.threshold, *self._scope_key())
+        if key not in self._alert_cache:
+            if len(self._alert_cache) >= _CACHE_SIZE:
+                self._alert_cache.pop(next(iter(self._alert_cache)))
+            self._alert_cache[key] = run_method(self.method, self.detection_flags(), self.columns, self.threshold)
+        start, end = self.date_range()
+        return restrict(self._alert_cache[key], start, end)
+
+    @param.depends("filters.param", "method", "threshold")
+    def daily_volume(self) -> pl.DataFrame:
+        """date, flags, alert (any alert that day) and attack (a known attack that day; null without truth)."""
+        start, end = self.date_range()
+        counts = (
+            self.detection_flags()
+            .filter(pl.col("date").is_between(start, end))
+            .group_by("date")
+            .agg(pl.len().cast(pl.Int64).alias("flags"))
+        )
+        frame = (
+            self.day_grid()
+            .join(counts, on="date", how="left")
+            .with_columns(pl.col("flags").fill_null(0))
+            .sort("date")
+            .collect()
+        )
+        alert_days = self.alerts()["date"].unique().implode()
+        truth = self.truth()
+        attack = (
+            pl.col("date").is_in(pl.Series(sorted(truth.days), dtype=pl.Date).implode())
+            if truth is not None
+            else pl.lit(None, pl.Boolean)
+        )
+        return frame.with_columns(pl.col("date").is_in(alert_days).alias("alert"), attack.alias("attack"))
+
+    @param.depends("filters.param")
+    def known_events(self) -> pl.DataFrame | Unavailable:
+        """The attacks table rows that overlap the selected days and categories."""
+        if self.dataset.attacks is None:
+            return Unavailable("this dataset has no attacks table")
+        start, end = self.date_range()
+        events = self.dataset.attacks.filter((pl.col("start_date") <= end) & (pl.col("end_date") >= start))
+        if self.filters.categories:
+            events = events.filter(pl.col("category").cast(pl.String).is_in(list(self.filters.categories)))
+        return events.sort("start_date").collect()
+
+    @param.depends("filters.param", "method", "threshold")
+    def evaluation(self) -> dict[str, Any] | Unavailable:
+        """Precision, recall and F1 (days and day x category) and the attacks caught, for the selected days."""
+        truth = self.truth()
+        if truth is None:
+            return Unavailable("no ground truth: the dataset has neither an attacks table nor coordinated_flag")
+        start, end = self.date_range()
+        return evaluate(self.alerts(), truth.between(start, end))
+
+    @param.depends("filters.param")
+    def comparison(self) -> pl.DataFrame:
+        """One row per method (default thresholds) with its alerts and, with ground truth, its metrics."""
+        start, end = self.date_range()
+        key = (*self._scope_key(), start, end)
+        if key not in self._comparison_cache:
+            if len(self._comparison_cache) >= _CACHE_SIZE:
+                self._comparison_cache.pop(next(iter(self._comparison_cache)))
+            self._comparison_cache[key] = comparison(
+                self.detection_flags(), self.columns, self.truth(), start=start, end=end
+            )
+        return self._comparison_cache[key]
+
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        """The frame outputs, for dashboards that gather every model's outputs in one pass."""
+        events = self.known_events()
+        return {
+            "alerts": self.alerts().lazy(),
+            "daily_volume": self.daily_volume().lazy(),
+            "known_events": events if isinstance(events, Unavailable) else events.lazy(),
+            "comparison": self.comparison().lazy(),
+        }
