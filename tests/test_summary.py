@@ -105,7 +105,7 @@ def quiet_payload() -> dict:
 
 EXAMPLE_OFFLINE = {
     "top_risks": [
-        "Classifier in alert: rolling score 0.81 against a baseline of 0.90 and an alert threshold of 0.82.",
+        "Classifier in alert: rolling score 0.810 against a baseline of 0.90 and an alert threshold of 0.82.",
         "1 suspected coordinated attack, on 2025-03-12 in hate_speech, with a detector score of 0.91.",
         "SLA breaches: 12.5% of 600 eligible cases (75) were resolved later than 24 h.",
     ],
@@ -114,7 +114,7 @@ EXAMPLE_OFFLINE = {
         "why": "It rose from 200 to 334 flags (+134, +67.0%), the largest increase of any category.",
     },
     "classifier_health": {
-        "assessment": "Alert: rolling score 0.81 against a baseline of 0.90 and an alert threshold of 0.82.",
+        "assessment": "Alert: rolling score 0.810 against a baseline of 0.90 and an alert threshold of 0.82.",
         "action": "Escalate to the ML owners: audit recent automated decisions and recalibrate or retrain.",
     },
     "staffing_recommendation": (
@@ -123,7 +123,7 @@ EXAMPLE_OFFLINE = {
         "Arithmetic: ceil(5000 / (100 × 0.85 × 7)) = ceil(8.40) = 9."
     ),
     "key_metric_next_week": (
-        "The classifier's rolling score (now 0.81): it should recover above the alert threshold of 0.82 "
+        "The classifier's rolling score (now 0.810): it should recover above the alert threshold of 0.82 "
         "and move back toward the baseline of 0.90."
     ),
 }
@@ -138,7 +138,7 @@ QUIET_OFFLINE = {
         "why": "The largest category with 300 flags; no category grew this week.",
     },
     "classifier_health": {
-        "assessment": "Healthy: rolling score 0.90 against a baseline of 0.90 and an alert threshold of 0.82.",
+        "assessment": "Healthy: rolling score 0.900 against a baseline of 0.90 and an alert threshold of 0.82.",
         "action": "No action needed; keep watching the daily score.",
     },
     "staffing_recommendation": (
@@ -250,7 +250,7 @@ def test_offline_summary_rules_for_other_weeks() -> None:
     sections = offline_sections(data)
     assert sections["top_risks"] == [
         "2 suspected coordinated attacks; the strongest on 2025-06-05 in scam, with a detector score of 0.93.",
-        "Classifier in warning: rolling score 0.85 against a baseline of 0.90 and an alert threshold of 0.82.",
+        "Classifier in warning: rolling score 0.850 against a baseline of 0.90 and an alert threshold of 0.82.",
         "Rising category: scam appeared this week with 40 flags (none the week before).",
     ]
     assert sections["category_to_watch"] == {
@@ -258,7 +258,7 @@ def test_offline_summary_rules_for_other_weeks() -> None:
         "why": "It appeared this week with 40 flags (none the week before), the largest increase of any category.",
     }
     assert sections["key_metric_next_week"] == (
-        "The classifier's rolling score (now 0.85): it should stay above the alert threshold of 0.82 "
+        "The classifier's rolling score (now 0.850): it should stay above the alert threshold of 0.82 "
         "and move back toward the baseline of 0.90."
     )
     data["classifier"].update(score=None, rolling_score=None, state="no data")

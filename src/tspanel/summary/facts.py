@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.dashboard import Dashboard
 from tspanel.summary.payload import WeeklyPayload, validate_payload
@@ -72,7 +73,7 @@ def build_payload(dashboard: Dashboard) -> WeeklyPayload:
             "threshold": status["threshold"],
             "state": status["state"],
         },
-        "attacks": _attacks(dashboard, start, end),
+        "attacks": _attacks(AttacksModel(dataset, dashboard.filters.derive(start=start, end=end))),
         "staffing": {
             "reviewers_needed": staffing["reviewers_needed"] or 0,
             "current_reviewers": staffing["current_reviewers"],
@@ -99,24 +100,15 @@ def _categories(wow: pl.DataFrame | Unavailable) -> list[dict[str, Any]]:
     ]
 
 
-def _attacks(dashboard: Dashboard, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """The detector's alerts that fall in the week, with their signal strengths."""
-    model = getattr(dashboard, "attacks", None)
-    if model is None:
-        return []
-    alerts = model.alerts()
-    if not isinstance(alerts, pl.DataFrame) or alerts.height == 0:
-        return []
-    week = alerts.filter(pl.col("date").is_between(start, end))
+def _attacks(model: AttacksModel) -> list[dict[str, Any]]:
+    """The default detector's alerts in the week, with their signal strengths."""
     out = []
-    for row in week.iter_rows(named=True):
-        signals = row.get("signals") or {}
-        if isinstance(signals, str):
-            signals = json.loads(signals)
+    for row in model.alerts().iter_rows(named=True):
+        signals = json.loads(row["signals"]) if isinstance(row["signals"], str) else (row["signals"] or {})
         out.append(
             {
                 "date": row["date"].isoformat(),
-                "category": row.get("category"),
+                "category": row["category"],
                 "score": _round(float(row["score"]), 2),
                 "signals": {k: _round(float(v), 2) for k, v in signals.items() if v is not None},
             }

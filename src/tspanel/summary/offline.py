@@ -176,7 +176,7 @@ def _key_metric(payload: WeeklyPayload) -> str:
     c, sla, s = payload["classifier"], payload["sla"], payload["staffing"]
     if c["state"] in ("alert", "warning"):
         name, value = ("rolling score", c["rolling_score"]) if c["rolling_score"] is not None else ("score", c["score"])
-        now = f" (now {value:.2f})" if value is not None else ""
+        now = f" (now {value:.3f})" if value is not None else ""
         goal = "recover above" if c["state"] == "alert" else "stay above"
         return (
             f"The classifier's {name}{now}: it should {goal} the alert threshold of {c['threshold']:.2f} "
@@ -205,9 +205,9 @@ def _score_phrase(payload: WeeklyPayload) -> str:
     c = payload["classifier"]
     rolling, score = c["rolling_score"], c["score"]
     if rolling is not None:
-        lead = f"rolling score {rolling:.2f}"
+        lead = f"rolling score {rolling:.3f}"
     elif score is not None:
-        lead = f"score {score:.2f}"
+        lead = f"score {score:.3f}"
     else:
         lead = "no score this week"
     return f"{lead} against a baseline of {c['baseline']:.2f} and an alert threshold of {c['threshold']:.2f}"
