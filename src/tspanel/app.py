@@ -1,0 +1,40 @@
+"""The Panel app: a factory that builds one session per browser tab.
+
+``tspanel serve`` hands :func:`create_app` to ``pn.serve``; ``panel serve
+src/tspanel/app.py`` works too (set TSPANEL_DATA to serve a dataset directory).
+The dataset is loaded once per process and shared by every session; each session
+gets its own Filters, Dashboard and views.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import panel as pn
+
+DATA_ENV = "TSPANEL_DATA"
+
+pn.extension(notifications=False)
+
+
+def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
+    """The process-wide dataset: ``path``, else $TSPANEL_DATA, else the built-in world (all cached)."""
+    from tspanel import source
+
+    path = path or os.environ.get(DATA_ENV) or None
+    return source.default_world() if path is None else source.load_dataset_cached(path)
+
+
+def create_app(dataset: Any = None) -> Any:
+    """One session's page: its filters come from the URL the browser asked for."""
+    from tspanel.ui.session import DashboardSession
+
+    dataset = dataset if dataset is not None else shared_dataset()
+    query = pn.state.session_args if pn.state.curdoc is not None else None
+    session = DashboardSession(dataset, query=query)
+    return session.page
+
+
+if __name__.startswith("bokeh_app"):  # `panel serve src/tspanel/app.py`
+    create_app().servable(title="tspanel")

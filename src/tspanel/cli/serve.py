@@ -1,0 +1,179 @@
+"""`tspanel serve`: the dashboard in a browser, one session per tab, served by Panel."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+
+from tspanel.cli._common import add_data_argument
+from tspanel.errors import TspanelError
+
+DEFAULT_PORT = 5006
+DEFAULT_ADDRESS = "127.0.0.1"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="open the dashboard in a browser (KPIs, volume, classifier, queue, attacks)",
+        description="Serve the interactive dashboard. Every browser tab gets its own filters; "
+        "brushing a time range or clicking a bar or legend entry filters every chart, and the URL "
+        "records the filters so a link reproduces the view. The dataset is loaded once, before the "
+        "server starts, and shared by all sessions.",
+    )
+    add_data_argument(parser)
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--address",
+        default=DEFAULT_ADDRESS,
+        help=f"address to listen on (default {DEFAULT_ADDRESS}: this machine only). "
+        "Use 0.0.0.0 to listen on every interface.",
+    )
+    parser.add_argument(
+        "--show",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="open a browser tab once the server is up (default: --show)",
+    )
+    parser.add_argument(
+        "--num-procs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); the dataset is loaded before they fork",
+    )
+    parser.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use 0-65535") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number; use 0-65535")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: use 1 or more")
+    return value
+
+
+def is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def websocket_origins(address: str, port: int) -> list[str]:
+    """The exact origins allowed to open a session: never a wildcard."""
+    origins = [f"{address}:{port}"]
+    if is_loopback(address):
+        origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
+    return list(dict.fromkeys(origins))
+
+
+def browser_url(address: str, port: int) -> str:
+    host = "localhost" if address in ("0.0.0.0", "::") else address
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}/"
+
+
+def free_port(address: str) -> int:
+    """A port nobody is listening on right now (for --port 0)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+def _describe_dataset(path: str | None) -> tuple[str | None, str, int]:
+    """(error, name, flags) of the dataset at ``path``; run in a fresh process by --num-procs."""
+    from tspanel.app import shared_dataset
+
+    try:
+        dataset = shared_dataset(path)
+    except TspanelError as exc:
+        return str(exc), "", 0
+    return None, dataset.name, dataset.n_flags
+
+
+def run(args: argparse.Namespace) -> int:
+    from tspanel.app import shared_dataset
+
+    data = str(args.data) if args.data is not None else None
+    # Load (and validate) before the server starts: bad data is a message and exit 2, not a blank page.
+    if args.num_procs == 1:
+        dataset = shared_dataset(data)
+        name, n_flags = dataset.name, dataset.n_flags
+    else:
+        # Polars' thread pool does not survive a fork: the workers would hang on their first
+        # query. So the check runs in a spawned process and each worker loads the data itself
+        # (once per process, shared by its sessions).
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            error, name, n_flags = pool.apply(_describe_dataset, (data,))
+        if error is not None:
+            raise TspanelError(error)
+        dataset = None
+
+    import panel as pn
+    from tornado.process import task_id
+
+    from tspanel.app import create_app
+    from tspanel.ui import session  # noqa: F401  (registers the views' static resources before any fork)
+
+    try:
+        port = args.port or free_port(args.address)
+    except OSError as exc:
+        raise TspanelError(f"--address {args.address}: cannot listen there ({exc.strerror or exc})") from None
+
+    def app():  # pn.serve builds one session per browser tab by calling this
+        return create_app(dataset if dataset is not None else shared_dataset(data))
+
+    try:
+        server = pn.serve(
+            {"/": app},
+            port=port,
+            address=args.address,
+            websocket_origin=websocket_origins(args.address, port),
+            show=False,
+            start=False,
+            num_procs=args.num_procs,
+            title="tspanel",
+        )
+    except OSError as exc:
+        raise TspanelError(
+            f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
+            "is another server using that port? Pick another with --port."
+        ) from None
+    url = browser_url(args.address, port)
+    if task_id() in (None, 0):  # the first worker speaks for all of them
+        workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
+        print(f"tspanel: serving {name} ({n_flags:,} flags{workers}) at {url}", flush=True)
+        print("tspanel: press Ctrl+C to stop", flush=True)
+        if args.show:
+            server.io_loop.add_callback(server.show, "/")
+    try:
+        server.start()
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        print("tspanel: stopped", file=sys.stderr)
+    return 0

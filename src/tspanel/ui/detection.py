@@ -1,0 +1,260 @@
+"""Coordinated-attack detection in the browser: method, threshold, alerts, ground truth, live metrics.
+
+The AttacksModel does the detection (no Panel there); this view only shows its small
+outputs and writes the method and threshold back. Detection runs on a worker thread
+so moving the threshold slider never freezes the page or the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import panel_material_ui as pmu
+import polars as pl
+from panel.viewable import Viewer
+
+from tspanel.detect.registry import METHODS
+from tspanel.models.attacks import AttacksModel
+from tspanel.models.base import Unavailable
+from tspanel.models.filters import Filters
+from tspanel.ui.charts import ChartCard, PipePlot
+from tspanel.ui.frames import dates_to_pandas
+from tspanel.ui.palette import ACCENT, BAD
+from tspanel.ui.plotting import LEGEND_OPTS, TIME_OPTS, annotation, brushable
+from tspanel.ui.selection import Selection
+from tspanel.ui.text import esc, fmt_pct, label
+from tspanel.ui.volume import TILE_CSS, tiles_html
+
+DEBOUNCE_SECONDS = 0.2
+TRUTH_COLOR = "#2e7d32"
+
+
+def _in_server_session() -> bool:
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None
+
+
+def signals_text(signals: str | dict[str, float] | None) -> str:
+    """'young accounts 9.5, shared content 4.1': the signals that fired, strongest first."""
+    values = json.loads(signals) if isinstance(signals, str) else (signals or {})
+    ranked = sorted(((k, v) for k, v in values.items() if v is not None), key=lambda kv: -kv[1])
+    return ", ".join(f"{label(k)} {v:.1f}" for k, v in ranked) or "volume only"
+
+
+def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
+    """A small HTML table of ``frame`` (every cell escaped: data strings are third-party text)."""
+    if frame.height == 0:
+        return f'<div class="ts-hint">{esc(empty)}</div>'
+    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{esc(_cell(row[c]))}</td>" for c in columns) + "</tr>"
+        for row in frame.iter_rows(named=True)
+    )
+    return f"<table class='ts-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def metrics_tiles(evaluation: dict[str, Any] | Unavailable) -> str:
+    if isinstance(evaluation, Unavailable):
+        return f'<div class="ts-reason">Not available: {esc(evaluation.reason)}</div>'
+    days, pairs = evaluation["days"], evaluation["day_category"]
+    caught = sum(1 for a in evaluation["attacks"] if a["caught"])
+
+    def pct(value: float | None) -> str:
+        return fmt_pct(None if value is None else 100 * value, 0)
+
+    return tiles_html(
+        [
+            (
+                "Recall (days)",
+                pct(days["recall"]),
+                f"{days['true_positives']} of {evaluation['attack_days']} attack days",
+            ),
+            ("Precision (days)", pct(days["precision"]), f"{days['false_alarms']} false alarm days"),
+            (
+                "F1 (day × category)",
+                pct(pairs["f1"]) if pairs else "n/a",
+                f"{pairs['true_positives']} hits, {pairs['missed']} missed" if pairs else "alerts name no category",
+            ),
+            ("Attacks caught", f"{caught} of {len(evaluation['attacks'])}", f"ground truth: {evaluation['truth']}"),
+        ]
+    )
+
+
+class DetectionView(Viewer):
+    """Volume with alerts and known attacks, a method and threshold control, and the alert list."""
+
+    def __init__(self, dataset: Any, filters: Filters, selection: Selection, **params: Any):
+        super().__init__(**params)
+        self.model = AttacksModel(dataset, filters.derive())
+        self.filters = filters
+        self._generation = 0
+        self.method = pmu.Select(
+            label="Detection method",
+            options={f"{name} — {spec.description}": name for name, spec in METHODS.items()},
+            value=self.model.method,
+            width=360,
+        )
+        self.threshold = pmu.FloatSlider(
+            label="Alert threshold (score)", start=1.0, end=10.0, step=0.25, value=self.model.threshold, width=320
+        )
+        self.method.param.watch(self._method_changed, "value")
+        self.threshold.param.watch(lambda e: self._changed(), "value_throttled")
+
+        result = self._compute()
+        self.chart = PipePlot(self._render_volume, self._volume_frame(result["daily_volume"]), name="attacks-volume")
+        self.chart.on_brush(selection.dates)
+        self.chart_card = ChartCard(
+            "attacks-volume",
+            "Daily flags with alerts and known attacks",
+            self.chart.pane,
+            subtitle="red dots: detector alerts; green triangles: known attack days (ground truth)",
+            hint="Drag across the chart to select days.",
+        )
+        self.metrics = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.metrics_card = ChartCard(
+            "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
+        )
+        self.alerts = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.alerts_card = ChartCard(
+            "attacks-alerts", "Alerts and the signals that fired", self.alerts, subtitle="strongest signal first"
+        )
+        self.events = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
+        self.comparison = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.comparison_card = ChartCard(
+            "attacks-comparison",
+            "All detectors on the selected data",
+            self.comparison,
+            subtitle="each at its default threshold; the earlier version's method is zscore-legacy",
+        )
+        self.cards = [self.chart_card, self.metrics_card, self.alerts_card, self.events_card, self.comparison_card]
+        self._apply(result, initial=True)
+        filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
+        self._layout = pn.Column(
+            pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
+            self.metrics_card,
+            self.chart_card,
+            pn.Row(self.alerts_card, self.events_card, sizing_mode="stretch_width"),
+            self.comparison_card,
+            sizing_mode="stretch_width",
+        )
+
+    # --- computing ------------------------------------------------------------------
+    def _compute(self) -> dict[str, Any]:
+        model = self.model
+        return {
+            "alerts": model.alerts(),
+            "daily_volume": model.daily_volume(),
+            "known_events": model.known_events(),
+            "evaluation": model.evaluation(),
+            "comparison": model.comparison(),
+        }
+
+    def _method_changed(self, event: Any) -> None:
+        self.model.method = event.new  # resets the model's threshold to the method's default
+        self.threshold.value = self.model.threshold
+        self._changed()
+
+    def _filters_changed(self, *_: Any) -> None:
+        f = self.filters
+        self.model.filters.param.update(start=f.start, end=f.end, categories=f.categories, regions=f.regions)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.model.threshold = float(self.threshold.value)
+        self._generation += 1
+        generation = self._generation
+        for card in self.cards:
+            card.loading = True
+        if not _in_server_session():
+            self._apply(self._compute())
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(DEBOUNCE_SECONDS)
+            if generation != self._generation:
+                return
+            result = await asyncio.to_thread(self._compute)
+            if generation == self._generation:
+                pn.state.execute(lambda: self._apply(result), schedule=True)
+
+        pn.state.execute(later)
+
+    def _apply(self, result: dict[str, Any], initial: bool = False) -> None:
+        if self.chart_card.show(result["daily_volume"]) and not initial:
+            self.chart.send(self._volume_frame(result["daily_volume"]))
+        self.metrics.object = metrics_tiles(result["evaluation"])
+        alerts = result["alerts"].with_columns(
+            pl.col("signals").map_elements(signals_text, return_dtype=pl.String).alias("explanation")
+        )
+        self.alerts_card.show(alerts.drop("signals"))
+        self.alerts.object = table_html(
+            alerts,
+            {"date": "Day", "category": "Category", "score": "Score", "explanation": "Signals (robust z)"},
+            "No alerts in the selected days at this threshold.",
+        )
+        events = result["known_events"]
+        if self.events_card.show(events):
+            cols = {"attack_id": "Attack", "start_date": "Start", "end_date": "End", "category": "Category"}
+            cols |= {c: label(c).capitalize() for c in ("pattern", "num_accounts", "region") if c in events.columns}
+            self.events.object = table_html(events, cols, "No known attacks in the selected days.")
+        comparison = result["comparison"]
+        self.comparison_card.show(comparison)
+        self.comparison.object = table_html(
+            comparison,
+            {
+                c: t
+                for c, t in {
+                    "method": "Method",
+                    "alerts": "Alerts",
+                    "day_precision": "Precision (days)",
+                    "day_recall": "Recall (days)",
+                    "pair_f1": "F1 (day × category)",
+                    "attacks_caught": "Attacks caught",
+                }.items()
+                if c in comparison.columns
+            },
+            "No data.",
+        )
+        for card in self.cards:
+            card.loading = False
+
+    # --- drawing --------------------------------------------------------------------
+    @staticmethod
+    def _volume_frame(frame: pl.DataFrame | Unavailable) -> pd.DataFrame:
+        if isinstance(frame, Unavailable):
+            return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ms]"), "flags": [], "alert": [], "attack": []})
+        return dates_to_pandas(frame.with_columns(pl.col("attack").fill_null(False)))
+
+    @staticmethod
+    def _render_volume(data: pd.DataFrame) -> hv.Overlay:
+        line = brushable(hv.Curve(data, "date", hv.Dimension("flags", label="Flags"), label="Flags a day"), hover=True)
+        alerts = annotation(
+            hv.Scatter(data[data["alert"].astype(bool)], "date", "flags", label="Alert").opts(
+                color=BAD, size=9, tools=["hover"]
+            )
+        )
+        truth = annotation(
+            hv.Scatter(data[data["attack"].astype(bool)], "date", "flags", label="Known attack").opts(
+                color=TRUTH_COLOR, marker="triangle", size=13, fill_alpha=0.0, line_width=2
+            )
+        )
+        return (line.opts(color=ACCENT, line_width=1.8) * truth * alerts).opts(
+            hv.opts.Overlay(**TIME_OPTS, **LEGEND_OPTS, active_tools=["xbox_select"], ylabel="flags a day")
+        )
+
+    def __panel__(self) -> Any:
+        return self._layout

@@ -1,0 +1,193 @@
+"""The filter widgets and the strip of active filters, both bound two-way to the session's Filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import panel as pn
+import panel_material_ui as pmu
+import param
+from panel.viewable import Viewer
+
+from tspanel.models.filters import LIST_FILTERS, Filters
+from tspanel.ui.choices import Choices
+from tspanel.ui.text import label
+from tspanel.ui.url import clip_dates
+
+FILTER_LABELS: dict[str, str] = {
+    "categories": "Category",
+    "regions": "Region",
+    "severities": "Severity",
+    "actions": "Action",
+    "reviewers": "Reviewer",
+}
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+class FilterControls(Viewer):
+    """Date range, categories, regions (when the data has them), severities, actions and reviewers."""
+
+    def __init__(self, filters: Filters, choices: Choices, first_day: dt.date, last_day: dt.date, **params: Any):
+        super().__init__(**params)
+        self.filters = filters
+        self.first_day, self.last_day = first_day, last_day
+        self._syncing = False
+        self.dates = pmu.DateRangePicker(
+            label="Date range",
+            start=first_day,
+            end=last_day,
+            value=(filters.start or first_day, filters.end or last_day),
+            sizing_mode="stretch_width",
+            css_classes=["ts-filter-dates"],
+        )
+        self.dates.param.watch(self._dates_from_widget, "value")
+        filters.param.watch(self._dates_from_filters, ["start", "end"])
+        self.categories = pmu.MultiChoice.from_param(
+            filters.param.categories,
+            options=list(choices.categories),
+            label="Categories",
+            placeholder="All categories",
+            sizing_mode="stretch_width",
+        )
+        self.regions = pmu.MultiChoice.from_param(
+            filters.param.regions,
+            options=list(choices.regions),
+            label="Regions",
+            placeholder="All regions",
+            sizing_mode="stretch_width",
+            visible=bool(choices.regions),
+        )
+        self.severities = pmu.CheckButtonGroup.from_param(
+            filters.param.severities,
+            options={label(v): v for v in choices.severities},
+            label="Severities (none = all)",
+            size="small",
+            sizing_mode="stretch_width",
+        )
+        self.actions = pmu.CheckButtonGroup.from_param(
+            filters.param.actions,
+            options={label(v): v for v in choices.actions},
+            label="Actions (none = all)",
+            size="small",
+            orientation="vertical",
+            sizing_mode="stretch_width",
+        )
+        self.reviewers = pmu.MultiChoice.from_param(
+            filters.param.reviewers,
+            options={choices.reviewer_label(r): r for r in choices.reviewers},
+            label="Reviewers",
+            placeholder="All reviewers",
+            sizing_mode="stretch_width",
+            visible=bool(choices.reviewers),
+        )
+        self._layout = pn.Column(
+            self.dates,
+            self.categories,
+            self.regions,
+            self.severities,
+            self.actions,
+            self.reviewers,
+            sizing_mode="stretch_width",
+            css_classes=["ts-filters"],
+        )
+
+    def _dates_from_widget(self, event: param.parameterized.Event) -> None:
+        if self._syncing or not event.new:
+            return
+        start, end = (_as_date(v) for v in event.new)
+        if start is None or end is None:
+            return
+        start, end = clip_dates(start, end, self.first_day, self.last_day)
+        self.filters.param.update(start=start, end=end)
+
+    def _dates_from_filters(self, *_: Any) -> None:
+        self._syncing = True
+        try:
+            self.dates.value = (self.filters.start or self.first_day, self.filters.end or self.last_day)
+        finally:
+            self._syncing = False
+
+    def __panel__(self) -> Any:
+        return self._layout
+
+
+class ActiveFilters(Viewer):
+    """One chip per active filter value (a click removes it) and a reset button."""
+
+    def __init__(self, filters: Filters, choices: Choices, **params: Any):
+        super().__init__(**params)
+        self.filters = filters
+        self.choices = choices
+        self.reset = pmu.Button(
+            label="Reset filters",
+            icon="restart_alt",
+            variant="outlined",
+            size="small",
+            css_classes=["ts-reset"],
+            on_click=lambda _: filters.reset(),
+        )
+        self.empty = pn.pane.HTML(
+            '<span class="ts-no-filters">No filters: showing every flag. Brush a time range or click a bar '
+            "or legend entry to filter every chart.</span>",
+            stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"],
+            margin=(8, 8),
+        )
+        self.chips = pn.FlexBox(
+            sizing_mode="stretch_width",
+            flex_wrap="wrap",
+            align_items="center",
+            gap="2px",
+            css_classes=["ts-active-filters"],
+            margin=(2, 4),
+        )
+        filters.param.watch(self._rebuild, ["start", "end", *LIST_FILTERS])
+        self._rebuild()
+
+    def _chip(self, text: str, remove: Any, key: str) -> pmu.Chip:
+        chip = pmu.Chip(
+            label=text,
+            icon="close",
+            size="small",
+            color="primary",
+            variant="outlined",
+            css_classes=["ts-chip", f"ts-chip-{key}"],
+            margin=(4, 4),
+        )
+        chip.on_click(lambda _: remove())
+        return chip
+
+    def _rebuild(self, *_: Any) -> None:
+        filters = self.filters
+        chips: list[Any] = []
+        if filters.start is not None or filters.end is not None:
+            start = filters.start.isoformat() if filters.start else "first day"
+            end = filters.end.isoformat() if filters.end else "last day"
+            chips.append(
+                self._chip(f"Dates: {start} → {end}", lambda: filters.param.update(start=None, end=None), "dates")
+            )
+        for name in LIST_FILTERS:
+            for value in getattr(filters, name):
+                shown = self.choices.reviewer_label(value) if name == "reviewers" else label(value)
+                chips.append(
+                    self._chip(
+                        f"{FILTER_LABELS[name]}: {shown}",
+                        lambda name=name, value=value: filters.toggle(name, value),
+                        name,
+                    )
+                )
+        self.chips.objects = [*chips, self.reset] if chips else []
+        self.empty.visible = not chips
+        self.chips.visible = bool(chips)
+
+    def __panel__(self) -> Any:
+        return pn.Column(self.empty, self.chips, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)

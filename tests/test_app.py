@@ -1,0 +1,310 @@
+"""The dashboard without a browser: one session's wiring, its URL, its payload and its safety.
+
+The hand-made dataset has 14 days (Mon 2026-03-02 to Sun 2026-03-15); every day holds
+2 spam flags (auto-blocked, low, EMEA, score 0.9) and 1 fraud flag (human review,
+high, AMER, score 0.5, reviewer r1, resolved in 30 h on even days and 10 h on odd
+days). So over the 14 days: 42 flags, 28 auto-blocked, 14 human review, and 7 of the
+14 high-severity cases breach the 24 h SLA (50%); each day's mean score is
+(0.9 + 0.9 + 0.5) / 3 = 0.7666...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+
+import panel as pn
+import panel_material_ui as pmu
+import polars as pl
+import pytest
+from bokeh.document import Document
+
+from tspanel.app import create_app, shared_dataset
+from tspanel.cli import main
+from tspanel.cli.serve import browser_url, websocket_origins
+from tspanel.source import clear_dataset_cache, dataset_from_frames
+from tspanel.ui.charts import brushed_days, factor_at
+from tspanel.ui.choices import choices_for
+from tspanel.ui.export import to_csv
+from tspanel.ui.kpis import with_change
+from tspanel.ui.session import DashboardSession
+from tspanel.ui.url import filters_from_query, query_from_filters
+
+MON = dt.date(2026, 3, 2)
+DAILY_SCORE = (0.9 + 0.9 + 0.5) / 3
+
+
+def day(n: int) -> dt.date:
+    return MON + dt.timedelta(days=n)
+
+
+def flag_rows(days: int = 14, copies: int = 1, spam: str = "spam") -> list[dict]:
+    rows = []
+    for n in range(days):
+        for _ in range(copies):
+            for _ in range(2):
+                rows.append(
+                    {"date": day(n), "category": spam, "severity": "low", "action": "auto_block", "ml_score": 0.9}
+                    | {"region": "EMEA", "reviewer_id": None, "resolution_hrs": None}
+                )
+            rows.append(
+                {"date": day(n), "category": "fraud", "severity": "high", "action": "human_review", "ml_score": 0.5}
+                | {"region": "AMER", "reviewer_id": "r1", "resolution_hrs": 30.0 if n % 2 == 0 else 10.0}
+            )
+    return [{"flag_id": f"f{i}", **row} for i, row in enumerate(rows)]
+
+
+def make_dataset(rows: list[dict] | None = None, reviewers: list[dict] | None = None, drop: tuple[str, ...] = ()):
+    flags = pl.DataFrame(rows or flag_rows(), schema_overrides={"reviewer_id": pl.String, "resolution_hrs": pl.Float64})
+    flags = flags.drop(drop)
+    reviewers = reviewers or [{"reviewer_id": "r1", "capacity_per_day": 2.0, "name": "Ana"}]
+    return dataset_from_frames(flags, pl.DataFrame(reviewers), name="hand-made")
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return make_dataset()
+
+
+# --------------------------------------------------------------------------- one session
+
+
+def test_session_shows_the_hand_counted_kpis(dataset):
+    session = DashboardSession(dataset)
+    current = session.kpis.kpis["current"]
+    assert (current["total_flags"], current["auto_blocked"], current["human_review"]) == (42, 28, 14)
+    assert current["sla_breach_rate_pct"] == pytest.approx(50.0)
+    assert current["ml_score_last_week"] == pytest.approx(DAILY_SCORE)
+    html = session.kpis.pane.object
+    assert 'data-kpi="total_flags" data-value="42"' in html
+    assert 'data-kpi="sla_breach_rate_pct" data-value="50.0"' in html
+    # The whole range has no earlier period in the data: the note, not a change.
+    assert "no earlier 14-day period in the data to compare with" in html
+
+
+def test_a_filter_change_refreshes_every_view_once(dataset):
+    session = DashboardSession(dataset)
+    session.filters.param.update(start=day(7), categories=["spam"])
+    assert session.refreshes == 1
+    # 7 days x 2 spam flags; the 7 days before (day 0-6) are in the data, so there is a change: 0.
+    kpis = session.kpis.kpis
+    assert kpis["current"]["total_flags"] == 14 and kpis["previous"]["total_flags"] == 14
+    assert kpis["change"]["total_flags"] == 0
+    daily = session.volume.daily_card.data
+    assert daily.filter(pl.col("category") == "fraud")["flags"].sum() == 0
+    assert daily["flags"].sum() == 14 and daily["date"].min() == day(7)
+    # Hidden tabs take the refresh when they are opened (their plots are not updated while hidden).
+    assert session.queue.intake_card.data["cases"].sum() == 14  # still the whole range, every category
+    session.tabs.active = 2  # "Reviewer Queue"
+    intake = session.queue.intake_card.data
+    assert intake["cases"].sum() == 0 and intake["date"].min() == day(7)  # spam is never human-reviewed
+    assert session.refreshes == 1
+    assert session.history.search == "?start=2026-03-09&categories=spam"
+    assert not any(card.loading for card in session.cards)
+
+
+def test_a_chart_click_toggles_a_checked_value(dataset):
+    session = DashboardSession(dataset)
+    assert session.selection.toggle("categories", "fraud") is True
+    assert session.filters.categories == ["fraud"]
+    assert session.kpis.kpis["current"]["total_flags"] == 14
+    assert session.selection.toggle("categories", "<not in the data>") is False
+    assert session.selection.toggle("categories", "fraud") is True
+    assert session.filters.categories == []
+    assert session.refreshes == 2
+
+
+def test_a_brush_sets_the_dates_clipped_to_the_data(dataset):
+    session = DashboardSession(dataset)
+    session.selection.dates(day(-5), day(3))  # starts before the data: no start bound
+    assert (session.filters.start, session.filters.end) == (None, day(3))
+    assert session.kpis.kpis["current"]["total_flags"] == 4 * 3
+
+
+# --------------------------------------------------------------------------- the URL
+
+
+def test_the_url_is_checked_against_the_data(dataset):
+    choices = choices_for(dataset)
+    got = filters_from_query(
+        "?start=2026-03-05&end=2026-03-01&categories=spam,nope&severities=high&regions=MARS&reviewers=r1,r9",
+        choices,
+        dataset.first_day,
+        dataset.last_day,
+    )
+    # start after end: both dropped; unknown values dropped, known ones kept.
+    assert got == {
+        "start": None,
+        "end": None,
+        "categories": ["spam"],
+        "regions": [],
+        "severities": ["high"],
+        "actions": [],
+        "reviewers": ["r1"],
+    }
+    got = filters_from_query({"start": [b"2026-03-04"], "end": [b"not a date"]}, choices, day(0), day(13))
+    assert (got["start"], got["end"]) == (day(2), None)
+
+
+def test_a_session_starts_from_its_url(dataset):
+    session = DashboardSession(dataset, query={"start": [b"2026-03-09"], "categories": [b"fraud,bogus"]})
+    assert (session.filters.start, session.filters.categories) == (day(7), ["fraud"])
+    assert session.kpis.kpis["current"]["total_flags"] == 7
+    # The checked query replaces the address (the unknown value is gone).
+    assert session.history.search == "?start=2026-03-09&categories=fraud"
+
+
+def test_back_and_forward_apply_the_restored_query(dataset):
+    session = DashboardSession(dataset)
+    session.history.search = "?categories=fraud,evil&start=2026-03-09"  # what a popstate sends
+    assert (session.filters.start, session.filters.categories) == (day(7), ["fraud"])
+    assert session.history.search == "?start=2026-03-09&categories=fraud"
+    session.history.search = ""
+    assert session.filters.active() == {}
+    assert session.kpis.kpis["current"]["total_flags"] == 42
+
+
+def test_values_with_commas_survive_the_round_trip():
+    ds = make_dataset(flag_rows(days=2, spam="spam, bulk"))
+    session = DashboardSession(ds)
+    session.filters.categories = ["spam, bulk", "fraud"]
+    query = query_from_filters(session.filters)
+    assert query == "?categories=spam%2C%20bulk&categories=fraud"
+    got = filters_from_query(query, choices_for(ds), ds.first_day, ds.last_day)
+    assert got["categories"] == ["spam, bulk", "fraud"]
+
+
+# --------------------------------------------------------------------------- what the browser receives
+
+
+def _payload(ds) -> str:
+    """Everything a browser receives when it opens a session: the whole document as JSON."""
+    doc = Document()
+    doc.add_root(DashboardSession(ds).page.get_root(doc))
+    return json.dumps(doc.to_json(deferred=False))
+
+
+def test_the_payload_does_not_grow_with_the_number_of_flags():
+    small = make_dataset(flag_rows(copies=1))
+    big = make_dataset(flag_rows(copies=40))  # 40x the flags, same days and values
+    assert big.n_flags == 40 * small.n_flags == 1680
+    payload_small, payload_big = _payload(small), _payload(big)
+    # The HTML panes travel escaped: data-value="42" is data-value=&quot;42&quot; in the document.
+    assert payload_small.count('"ColumnDataSource"') >= 12
+    assert "data-value=&quot;42&quot;" in payload_small and "data-value=&quot;1680&quot;" in payload_big
+    # Bigger counts take a few more digits; nothing per flag is sent.
+    assert abs(len(payload_big) - len(payload_small)) < 0.01 * len(payload_small)
+
+
+def test_strings_from_the_data_are_shown_as_text():
+    evil = '<img src=x onerror="alert(1)">'
+    ds = make_dataset(
+        flag_rows(spam=evil),
+        reviewers=[{"reviewer_id": "r1", "capacity_per_day": 2.0, "name": "<script>alert(2)</script>"}],
+    )
+    session = DashboardSession(ds, query={"categories": [evil.encode()]})
+    assert session.filters.categories == [evil]
+    html = "".join(str(pane.object) for pane in session.page.select(pn.pane.HTML))
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in session.volume.wow_table.object
+    assert evil not in html and "<script>" not in html
+    # Chips and widget labels are text components; their labels carry the raw string, not HTML.
+    chips = [chip.label for chip in session.page.select(pmu.Chip)]
+    assert chips == [f"Category: {evil}"]
+
+
+def test_a_missing_column_shows_the_reason_instead_of_the_chart():
+    ds = make_dataset(drop=("region",))
+    session = DashboardSession(ds)
+    card = session.volume.region_card
+    assert card.reason.visible and not card.body.visible
+    assert "this dataset has no region column" in card.reason.object
+    assert session.controls.regions.visible is False
+
+
+def test_downloads_neutralise_spreadsheet_formulas():
+    frame = pl.DataFrame({"category": ["=1+2", "+cmd", "-x", "@SUM(A1)", "spam", None], "flags": [-1, 2, 3, 4, 5, 6]})
+    assert to_csv(frame) == "category,flags\n'=1+2,-1\n'+cmd,2\n'-x,3\n'@SUM(A1),4\nspam,5\n,6\n"
+    assert to_csv({"total": 3, "note": "=cmd"}) == "total,note\n3,'=cmd\n"
+
+
+# --------------------------------------------------------------------------- helpers the views rely on
+
+
+def test_kpi_change_needs_a_whole_previous_period():
+    current = {"start": "2026-03-09", "end": "2026-03-15", "days": 7, "total_flags": 21, "auto_blocked": 14}
+    current |= dict.fromkeys(("human_review", "sla_breach_rate_pct", "coordinated_pct", "ml_score_last_week"))
+    previous = dict(current, start="2026-03-02", end="2026-03-08", total_flags=20)
+    assert with_change(current, previous, MON)["change"]["total_flags"] == 1
+    partial = with_change(current, previous, day(1))
+    assert partial["previous"] is None and partial["note"] == "no earlier 7-day period in the data to compare with"
+
+
+def test_a_brushed_range_keeps_the_days_inside_it():
+    noon = dt.datetime(2026, 3, 3, 12)
+    assert brushed_days(noon, dt.datetime(2026, 3, 6)) == (day(2), day(4))
+    # Bokeh sends milliseconds since the epoch on a datetime axis; order does not matter.
+    ms = dt.datetime(2026, 3, 6, tzinfo=dt.UTC).timestamp() * 1000
+    assert brushed_days(ms, noon) == (day(2), day(4))
+    # A brush between two day points selects the day nearest its middle (03:30 -> the 3rd, 14:00 -> the 4th).
+    assert brushed_days(dt.datetime(2026, 3, 3, 2), dt.datetime(2026, 3, 3, 5)) == (day(1), day(1))
+    assert brushed_days(dt.datetime(2026, 3, 3, 13), dt.datetime(2026, 3, 3, 15)) == (day(2), day(2))
+
+
+def test_a_click_on_a_categorical_axis_finds_its_factor():
+    class Range:
+        def __init__(self) -> None:
+            self.factors = ["low", "medium", "high"]
+            self.factor_padding = 0.0
+
+    assert [factor_at(Range(), x) for x in (0.2, 1.5, 2.9, 3.2)] == ["low", "medium", "high", None]
+    assert factor_at(object(), 3.5) == 3.5  # a numeric axis passes the coordinate through
+
+
+# --------------------------------------------------------------------------- the app and `tspanel serve`
+
+
+def test_the_app_factory_shares_one_dataset_between_sessions(tmp_path, monkeypatch):
+    ds = make_dataset(flag_rows(days=3))
+    ds_dir = tmp_path / "data"
+    ds_dir.mkdir()
+    ds.flags.collect().write_csv(ds_dir / "flags.csv")
+    ds.reviewers.collect().write_csv(ds_dir / "reviewers.csv")
+    monkeypatch.setenv("TSPANEL_DATA", str(ds_dir))
+    clear_dataset_cache()
+    assert shared_dataset() is shared_dataset()
+    first, second = create_app(), create_app()
+    assert isinstance(first, pmu.Page) and first is not second
+    tabs = first.select(pmu.Tabs)[0]
+    assert list(tabs._names) == [
+        "Flag Volume & Trends",
+        "Classifier Health",
+        "Reviewer Queue",
+        "Attack Detection & Summary",
+    ]
+    assert len(first.select(pn.pane.HoloViews)) >= 12  # the charts of the volume, classifier and queue tabs
+
+
+def test_websocket_origins_are_exact():
+    assert websocket_origins("127.0.0.1", 5006) == ["127.0.0.1:5006", "localhost:5006"]
+    assert websocket_origins("localhost", 8000) == ["localhost:8000", "127.0.0.1:8000"]
+    assert websocket_origins("10.1.2.3", 5006) == ["10.1.2.3:5006"]
+    assert browser_url("0.0.0.0", 80) == "http://localhost:80/"
+
+
+def test_serve_rejects_bad_data_before_starting(tmp_path, capsys):
+    assert main(["serve", "--no-show", "--data", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "tspanel serve: error:" in err and "no such directory" in err
+
+
+def test_serve_reports_a_busy_port(tmp_path, capsys):
+    ds = make_dataset(flag_rows(days=2))
+    ds.flags.collect().write_csv(tmp_path / "flags.csv")
+    ds.reviewers.collect().write_csv(tmp_path / "reviewers.csv")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--no-show", "--data", str(tmp_path), "--port", str(port)]) == 2
+    assert "is another server using that port?" in capsys.readouterr().err
