@@ -11,6 +11,7 @@ import pytest
 from tspanel.detect.series import (
     DEFAULT_THRESHOLD,
     candidate_models,
+    corrected_z,
     detect_series,
     parse_step,
     resample_counts,
@@ -81,6 +82,89 @@ def test_hourly_series_with_a_daily_cycle() -> None:
     frame = pl.DataFrame({"timestamp": [start + dt.timedelta(hours=int(i)) for i in range(hours)], "value": counts})
     alerts = detect_series(frame, "1h").filter("alert")
     assert alerts["timestamp"].to_list() == [dt.datetime(2026, 1, 13, 3)]
+
+
+START = dt.datetime(2026, 1, 5)  # a Monday
+
+
+def hourly_frame(rate: np.ndarray, seed: int) -> pl.DataFrame:
+    """Poisson counts at `rate`, one an hour from START."""
+    counts = np.random.default_rng(seed).poisson(rate).astype(float)
+    return pl.DataFrame({"timestamp": [START + dt.timedelta(hours=int(i)) for i in range(rate.size)], "value": counts})
+
+
+def daily_cycle(days: int) -> np.ndarray:
+    """10 an hour at night to 110 in the afternoon."""
+    hour = np.arange(days * 24) % 24
+    return 60 + 50 * np.sin(2 * np.pi * (hour - 6) / 24)
+
+
+def hours_after(scored: pl.DataFrame, origin: int) -> list[int]:
+    """The alerted hours, counted from hour `origin` of the series."""
+    return [int((t - START) / dt.timedelta(hours=1)) - origin for t in scored.filter("alert")["timestamp"]]
+
+
+def test_a_shallow_lift_over_hours_is_caught_by_a_window() -> None:
+    # 40% above usual for 8 hours (day 10, 12:00-19:59): no single hour stands out, but an
+    # 8-hour total 40% high is far outside the noise of such totals.
+    rate = daily_cycle(14)
+    start = 10 * 24 + 12
+    rate[start : start + 8] *= 1.4
+    scored = detect_series(hourly_frame(rate, seed=2), "1h")
+    assert scored["point_z"][start : start + 8].max() < 3
+    alerted = hours_after(scored, start)
+    assert alerted, "the lift was missed"
+    # within the lift, or while a window of up to 12 hours still holds lifted hours
+    assert min(alerted) >= 0 and max(alerted) < 8 + 12
+    hits = scored.filter("alert")
+    assert (hits["sustained_z"] > hits["point_z"]).all()
+    assert hits["window"].min() >= dt.timedelta(hours=3)
+
+
+def test_a_return_to_normal_after_a_dip_is_not_a_sustained_excess() -> None:
+    # 36 hours at 40% of usual (an outage, a holiday), then back to normal. Judged from the
+    # level inside the dip, the next day would look 2.5 times too busy (the earlier 12-hour
+    # statistic scored it 14); windows take the higher of the recent and the usual level.
+    rate = daily_cycle(16)
+    dip = 12 * 24
+    rate[dip : dip + 36] *= 0.4
+    scored = detect_series(hourly_frame(rate, seed=1), "1h")
+    assert scored["sustained_z"][dip + 36 : dip + 60].max() < 2
+    # single hours can still alert while the point forecast's level catches up (a few hours)
+    assert all(36 <= h < 42 for h in hours_after(scored, dip))
+
+
+def test_windows_judge_small_counts_with_poisson_noise() -> None:
+    # A quiet series, 1 to 4.5 an hour, four weeks, nothing unusual: a 3-hour total of 12
+    # where 5 is expected is ordinary Poisson noise (the earlier statistic, judged against the
+    # spread of all its windows, day and night alike, raised 6 alarms on this series).
+    hour = np.arange(28 * 24) % 24
+    rate = 2.0 * np.exp(0.8 * np.sin(2 * np.pi * (hour - 6) / 24))
+    assert detect_series(hourly_frame(rate, seed=9), "1h")["alert"].sum() == 0
+
+
+def test_corrected_z_for_the_strongest_of_several_statistics() -> None:
+    assert corrected_z(4.0, 1) == 4.0
+    # P(Z > 4) = 3.1671e-5; the strongest of 5 reaches it with 1 - (1 - 3.1671e-5)**5 = 1.58346e-4,
+    # the tail of z = 3.6012
+    assert corrected_z(4.0, 5) == pytest.approx(3.6012, abs=1e-4)
+    # far in the tail, where the probability underflows: sqrt(50**2 - 2 ln 5) = 49.9678
+    assert corrected_z(50.0, 5) == pytest.approx(49.9678, abs=1e-4)
+    assert corrected_z(-2.0, 5) < -2.0  # all five that low is rarer still: a deficit stays a deficit
+
+
+@pytest.mark.parametrize(
+    ("step", "windows"),
+    [
+        (dt.timedelta(hours=1), (3, 6, 12, 24)),
+        (dt.timedelta(minutes=30), (6, 12, 24, 48)),
+        (dt.timedelta(hours=6), (2, 4)),
+        (dt.timedelta(days=1), ()),
+    ],
+)
+def test_window_lengths_are_fractions_of_a_day(step: dt.timedelta, windows: tuple[int, ...]) -> None:
+    stamps = pl.Series([START + i * step for i in range(10)]).cast(pl.Datetime("us"))
+    assert candidate_models(stamps, step)[1].windows == windows
 
 
 def test_resample_sums_into_bins_labelled_by_their_start_and_fills_gaps() -> None:

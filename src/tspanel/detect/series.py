@@ -17,9 +17,11 @@ alarms. Here every point is compared with a forecast made only from the points b
 * the point score is the robust z of the excess, ``(log(1+x) - forecast) / noise``.
   Errors enter the noise history clipped at the threshold, so an attack does not widen
   the noise it is judged against;
-* for sub-daily data a second score catches excesses too shallow for any single point
-  but lasting half a day (see :func:`score_counts`); a point is an alert when either
-  score exceeds the threshold.
+* for sub-daily data, excesses too shallow for any single point are tested over windows
+  of 1/8, 1/4, 1/2 and 1 day (3, 6, 12 and 24 hours for hourly data) with the same count
+  model (see :func:`score_counts`); the strongest of these statistics is converted back
+  to a z after a multiple-testing (Sidak) correction for how many were looked at, and a
+  point is an alert when that score exceeds the threshold.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
@@ -71,7 +74,8 @@ class Settings:
     noise_history: int  # trailing forecast errors used to fit the extra variance
     warmup: int  # points before the first score
     min_errors: int  # forecast errors needed before the fitted noise (and model choice) is used
-    sustained: int = 0  # points of the "sustained excess" window (0: single points only)
+    windows: tuple[int, ...] = ()  # lengths, in points, of the sustained-excess windows (none: points only)
+    usual_level: int = 0  # trailing points whose median is the usual level the windows compare with
 
 
 @dataclass(frozen=True)
@@ -81,17 +85,37 @@ class SeriesScores:
     expected: np.ndarray
     noise: np.ndarray
     point: np.ndarray  # robust z of the point itself
-    sustained: np.ndarray  # robust z of the excess over the sustained window ending at the point
+    sustained: np.ndarray  # robust z of the strongest window ending at the point
+    window: np.ndarray  # length in points of that window (0: no window scored)
+    tests: np.ndarray  # statistics computed at the point (the point and each window)
     model: list[str | None]
 
     @property
     def score(self) -> np.ndarray:
-        """The stronger of the point and the sustained-window evidence."""
+        """The strongest statistic at each point, as a z corrected for the number of statistics."""
         with np.errstate(invalid="ignore"):
-            return np.fmax(self.point, self.sustained)
+            strongest = np.fmax(self.point, self.sustained)
+        return np.array([corrected_z(float(z), int(m)) for z, m in zip(strongest, self.tests, strict=True)])
 
     def alerts(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
         return np.nan_to_num(self.score, nan=-np.inf) > threshold
+
+
+def corrected_z(z: float, tests: int) -> float:
+    """The z whose one-sided tail probability is the chance that the strongest of `tests` z's reaches `z`.
+
+    Sidak's correction, ``1 - (1 - p)**tests``: looking at several windows and keeping the
+    strongest would otherwise multiply the false alarms; with one test z is unchanged.
+    """
+    if tests <= 1 or math.isnan(z):
+        return z
+    p = 0.5 * math.erfc(z / math.sqrt(2.0))
+    family = -math.expm1(tests * math.log1p(-p)) if p < 1.0 else 1.0
+    if family <= 0.0:  # z beyond about 37: the tail underflows; its asymptote is exact enough there
+        return math.sqrt(z * z - 2.0 * math.log(tests))
+    if family >= 1.0:
+        return z
+    return -NormalDist().inv_cdf(family)
 
 
 def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Model], Settings]:
@@ -121,7 +145,8 @@ def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Mo
             noise_history=14 * per_day,
             warmup=3 * per_day,
             min_errors=per_day,
-            sustained=max(per_day // 2, 2),
+            windows=tuple(sorted({k for k in (per_day // 8, per_day // 4, per_day // 2, per_day) if k >= 2})),
+            usual_level=7 * per_day,
         )
         return [Model("time of week", (tow,)), Model("time of day", (tod,)), flat], settings
     if step == day:
@@ -131,10 +156,18 @@ def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Mo
     return [flat], Settings(level=7, noise_history=56, warmup=10, min_errors=7)
 
 
-def _forecast(y: np.ndarray, t: int, model: Model, level_points: int) -> tuple[float, float]:
-    """log-scale (level, seasonal effect) of point t, from the points before it."""
+def _forecast(
+    y: np.ndarray, t: int, model: Model, level_points: int, usual_points: int = 0
+) -> tuple[float, float, float]:
+    """log-scale (level, seasonal effect, usual level) of point t, from the points before it.
+
+    The usual level is the median de-seasonalised point over the last `usual_points`
+    (the level itself when 0).
+    """
     if not model.components:
-        return float(np.median(y[max(0, t - level_points) : t])), 0.0
+        level = float(np.median(y[max(0, t - level_points) : t]))
+        usual = float(np.median(y[max(0, t - usual_points) : t])) if usual_points else level
+        return level, 0.0, usual
     lo = max(0, t - max(c.history for c in model.components))
     d = y[lo:t].copy()
     season_t = 0.0
@@ -148,7 +181,8 @@ def _forecast(y: np.ndarray, t: int, model: Model, level_points: int) -> tuple[f
         profile[comp.phase[start : start + comp.n_phases]] = by_column
         d = d - profile[comp.phase[lo:t]]
         season_t += profile[comp.phase[t]]
-    return float(np.median(d[-level_points:])), season_t
+    level = float(np.median(d[-level_points:]))
+    return level, season_t, float(np.median(d[-usual_points:])) if usual_points else level
 
 
 def _extra_variance(errors: np.ndarray, poisson_var: np.ndarray) -> float:
@@ -172,26 +206,37 @@ def score_counts(
     first: each point uses the available model whose recent forecasts erred least (the
     first available one until enough errors are known).
 
-    With ``settings.sustained = k``, a second statistic catches excesses too long and
-    shallow for any single point to stand out: the log ratio of the last k counts' sum
-    to the sum forecast from the level *before* the window (so the window cannot lift its
-    own baseline), as a robust z against the same statistic's recent history. A point that
-    is an alert by itself enters that sum as its forecast, so one spike (reported already)
-    does not keep the window raised for the next k points.
+    With ``settings.windows``, each window of k points ending at a point is also tested
+    for an excess too shallow for any single point: the log ratio of the window's counts
+    to their forecast from the level *before* the window (so a developing excess cannot
+    lift its own baseline; and the higher of the recent and the usual level, so a return
+    to normal after a dip is not an excess), with the same count model as points -
+    Poisson variance of the window's expected total plus an over-dispersion fitted to the
+    same window's past statistics (which also absorbs errors that persist from hour to
+    hour). A point that is an alert by itself enters the windows as its forecast, so one
+    spike (reported already) does not keep them raised.
     """
     x = np.asarray(counts, dtype=float)
     if x.ndim != 1 or np.any(~np.isfinite(x)) or np.any(x < 0):
         raise DataError("a count series must hold finite, non-negative numbers.")
     n = x.size
     y = np.log1p(x)
-    expected, noise, point, sustained, window_stat, level, season, capped = (np.full(n, np.nan) for _ in range(8))
+    expected, noise, point, level, season, usual, capped = (np.full(n, np.nan) for _ in range(7))
     chosen: list[str | None] = [None] * n
     model_errors = np.full((len(models), n), np.nan)  # each candidate's one-step errors
     errors = np.full(n, np.nan)  # errors of the forecasts used, clipped at the threshold
     poisson_var = np.full(n, np.nan)
-    k = settings.sustained
+    windows = settings.windows
+    window_stat = {k: np.full(n, np.nan) for k in windows}  # past statistics, clipped at the threshold
+    window_pv = {k: np.full(n, np.nan) for k in windows}
+    window_z = np.full((len(windows), n), np.nan)
+    tests = np.zeros(n, dtype=int)
     for t in range(settings.warmup, n):
-        forecasts = {i: _forecast(y, t, m, settings.level) for i, m in enumerate(models) if t >= m.min_history}
+        forecasts = {
+            i: _forecast(y, t, m, settings.level, settings.usual_level)
+            for i, m in enumerate(models)
+            if t >= m.min_history
+        }
         if not forecasts:
             continue
         recent = slice(max(0, t - settings.noise_history), t)
@@ -201,7 +246,7 @@ def score_counts(
             past = past[~np.isnan(past)]
             if past.size >= settings.min_errors and float(np.mean(np.abs(past))) < best_err:
                 best, best_err = i, float(np.mean(np.abs(past)))
-        level[t], season[t] = forecasts[best]
+        level[t], season[t], usual[t] = forecasts[best]
         e = level[t] + season[t]
         mu = max(math.expm1(e), 0.0)
         pv = 1.0 / (mu + 1.0)  # Poisson variance of log(1 + x) near mu (conservative below mu = 3)
@@ -214,30 +259,57 @@ def score_counts(
         s = math.sqrt(pv + extra)
         z = (y[t] - e) / s
         expected[t], noise[t], point[t], chosen[t] = mu, s, z, models[best].name
-        for i, (lv, sv) in forecasts.items():
+        for i, (lv, sv, _) in forecasts.items():
             model_errors[i, t] = y[t] - lv - sv
         errors[t] = min(max(z, -threshold), threshold) * s
         poisson_var[t] = pv
-        capped[t] = x[t] if z <= threshold else mu  # a point alert is reported already
-        if k and t - k + 1 >= settings.warmup:
+        scored = [k for k in windows if t - k + 1 >= settings.warmup and _history(window_stat[k], recent, settings)]
+        tests[t] = 1 + len(scored)
+        capped[t] = mu if corrected_z(z, tests[t]) > threshold else x[t]  # an alert is reported already
+        for j, k in enumerate(windows):
             a = t - k + 1
-            forecast = np.clip(np.expm1(level[a] + season[a : t + 1]), 0.0, None)
-            window_stat[t] = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(float(forecast.sum()))
-            history = window_stat[recent]
-            history = history[~np.isnan(history)]
-            if history.size >= 2 * settings.min_errors:
-                centre = float(np.median(history))
-                spread = float(np.median(np.abs(history - centre))) / NORMAL_MAD
-                if spread > 0:
-                    sustained[t] = (window_stat[t] - centre) / spread
-    return SeriesScores(expected=expected, noise=noise, point=point, sustained=sustained, model=chosen)
+            if a < settings.warmup:
+                continue
+            forecast = np.clip(np.expm1(max(level[a], usual[a]) + season[a : t + 1]), 0.0, None).sum()
+            stat = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(float(forecast))
+            window_pv[k][t] = 1.0 / (float(forecast) + 1.0)
+            window_stat[k][t] = stat
+            if k not in scored:
+                continue
+            history, history_pv = window_stat[k][recent], window_pv[k][recent]
+            ok = ~np.isnan(history)
+            centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
+            sd = math.sqrt(window_pv[k][t] + _extra_variance(history[ok] - centre, history_pv[ok]))
+            window_z[j, t] = (stat - centre) / sd
+            window_stat[k][t] = centre + min(max(window_z[j, t], -threshold), threshold) * sd
+    if windows:
+        scored_any = ~np.all(np.isnan(window_z), axis=0)
+        strongest = np.argmax(np.where(np.isnan(window_z), -np.inf, window_z), axis=0)
+        sustained = np.where(scored_any, window_z[strongest, np.arange(n)], np.nan)
+        window = np.where(scored_any, np.asarray(windows)[strongest], 0)
+    else:
+        sustained, window = np.full(n, np.nan), np.zeros(n, dtype=int)
+    return SeriesScores(
+        expected=expected,
+        noise=noise,
+        point=point,
+        sustained=sustained,
+        window=window,
+        tests=tests,
+        model=chosen,
+    )
+
+
+def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:
+    """Whether a window statistic has enough past values to fit its noise."""
+    return int(np.count_nonzero(~np.isnan(stats[recent]))) >= 2 * settings.min_errors
 
 
 def _warmup_variance(y: np.ndarray, t: int, model: Model, settings: Settings) -> float:
     lo = max(0, t - settings.noise_history)
     one_cycle = max((c.n_phases for c in model.components), default=1)
     starts = range(max(lo, settings.level, one_cycle), t)
-    fitted = np.array([sum(_forecast(y, i, model, settings.level)) for i in starts])
+    fitted = np.array([sum(_forecast(y, i, model, settings.level)[:2]) for i in starts])
     if fitted.size < 3:
         hist = y[lo:t]
         return float(np.var(hist)) if hist.size > 1 else 1.0
@@ -322,17 +394,21 @@ def _bad(file: str, column: str, values: pl.Series, what: str) -> str:
 def detect_series(frame: pl.DataFrame, freq: str = "1h", threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
     """Sum a ``timestamp, value`` frame into `freq` bins and score every bin.
 
-    Returns timestamp, value, expected, score (robust z; null during warm-up), model and alert.
+    Returns timestamp, value, expected, score (robust z, corrected for the number of
+    statistics; null during warm-up), point_z, sustained_z and window (the strongest
+    window's z and length, null if none), model and alert.
     """
     step = parse_step(freq)
     binned = resample_counts(frame, step)
     models, settings = candidate_models(binned["timestamp"], step)
     scores = score_counts(binned["value"].to_numpy(), models, settings, threshold)
+    window = [step * int(k) if k else None for k in scores.window]
     return binned.with_columns(
         pl.Series("expected", scores.expected).fill_nan(None),
         pl.Series("score", scores.score).fill_nan(None),
         pl.Series("point_z", scores.point).fill_nan(None),
         pl.Series("sustained_z", scores.sustained).fill_nan(None),
+        pl.Series("window", window, dtype=pl.Duration("us")),
         pl.Series("model", scores.model, dtype=pl.String),
         pl.Series("alert", scores.alerts(threshold)),
     )
