@@ -33,7 +33,23 @@ def create_app(dataset: Any = None) -> Any:
     dataset = dataset if dataset is not None else shared_dataset()
     query = pn.state.session_args if pn.state.curdoc is not None else None
     session = DashboardSession(dataset, query=query)
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.on_session_destroyed(_release_session)
     return session.page
+
+
+def _release_session(_context: Any) -> None:
+    """Drop HoloViews' options lookup cache, which would keep every closed session alive.
+
+    HoloViews caches resolved plot options per element tree in ``Store._lookup_cache``; the
+    cached options hold the charts' hooks, and through them each session's Filters and
+    Dashboard. The cache is only reset when options are *set*, so lookups made while a
+    session renders pile up across sessions. Clearing it costs one re-lookup per element.
+    """
+    import holoviews as hv
+
+    for cache in hv.Store._lookup_cache.values():
+        cache.clear()
 
 
 if __name__.startswith("bokeh_app"):  # `panel serve src/tspanel/app.py`

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import socket
 import sys
 
 from tspanel.cli._common import add_data_argument
 from tspanel.errors import TspanelError
+from tspanel.server import add_security_arguments, exposure_from_args, is_loopback
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--address",
         default=DEFAULT_ADDRESS,
         help=f"address to listen on (default {DEFAULT_ADDRESS}: this machine only). "
-        "Use 0.0.0.0 to listen on every interface.",
+        "Use 0.0.0.0 to listen on every interface (then a login and --allow-origin are required).",
     )
     parser.add_argument(
         "--show",
@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="worker processes (default 1); the dataset is loaded before they fork",
     )
+    add_security_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -70,15 +71,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value}: use 1 or more")
     return value
-
-
-def is_loopback(address: str) -> bool:
-    if address == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def websocket_origins(address: str, port: int) -> list[str]:
@@ -118,6 +110,12 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.app import shared_dataset
 
     data = str(args.data) if args.data is not None else None
+    try:
+        port = args.port or free_port(args.address)
+    except OSError as exc:
+        raise TspanelError(f"--address {args.address}: cannot listen there ({exc.strerror or exc})") from None
+    # Exposure rules first: a refused option costs no data loading.
+    exposure = exposure_from_args(args, port)
     # Load (and validate) before the server starts: bad data is a message and exit 2, not a blank page.
     if args.num_procs == 1:
         dataset = shared_dataset(data)
@@ -140,20 +138,13 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.app import create_app
     from tspanel.ui import session  # noqa: F401  (registers the views' static resources before any fork)
 
-    try:
-        port = args.port or free_port(args.address)
-    except OSError as exc:
-        raise TspanelError(f"--address {args.address}: cannot listen there ({exc.strerror or exc})") from None
-
     def app():  # pn.serve builds one session per browser tab by calling this
         return create_app(dataset if dataset is not None else shared_dataset(data))
 
     try:
         server = pn.serve(
             {"/": app},
-            port=port,
-            address=args.address,
-            websocket_origin=websocket_origins(args.address, port),
+            **exposure.serve_kwargs(),
             show=False,
             start=False,
             num_procs=args.num_procs,
@@ -168,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
         print(f"tspanel: serving {name} ({n_flags:,} flags{workers}) at {url}", flush=True)
+        login = {"basic": "basic auth (--basic-auth)", "oauth": "OAuth"}.get(exposure.auth or "", "none")
+        print(f"tspanel: login: {login}; websocket origins: {', '.join(exposure.origins)}", flush=True)
         print("tspanel: press Ctrl+C to stop", flush=True)
         if args.show:
             server.io_loop.add_callback(server.show, "/")
