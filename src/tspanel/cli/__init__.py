@@ -16,7 +16,7 @@ from tspanel import __version__
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("generate", "kpis", "validate", "report")
+COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "validate", "detect", "report", "bench")
 
 EXIT_USAGE = 2
 
@@ -46,3 +46,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `tspanel detect ... | head`: the reader has gone, stop quietly
+        sys.stderr.close()
+        return 0

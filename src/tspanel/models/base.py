@@ -10,6 +10,7 @@ from typing import Any
 import param
 import polars as pl
 
+from tspanel.models import timing
 from tspanel.models.filters import Filters
 
 
@@ -62,8 +63,26 @@ class DomainModel(param.Parameterized):
         return all(c in self.dataset.columns for c in columns)
 
     def filtered(self, **kwargs: Any) -> pl.LazyFrame:
-        """The flags restricted to the session's selection."""
-        return self.filters.apply(self.dataset.flags, self.dataset.columns, **kwargs)
+        """The flags restricted to the session's selection (see Filters.expr for the options).
+
+        In memory this is the query index (tspanel.models.rows): the days are a zero-copy
+        slice, only the list filters are evaluated row by row, and category, region and
+        reviewer_id are Enums. In hybrid storage it lacks the text ids and hashes
+        (source.COLD_COLUMNS); code that reads those filters ``self.dataset.flags`` instead.
+        """
+        rows = self.dataset.in_memory
+        if rows is None:
+            return self.filters.apply(self.dataset.flags, self.dataset.columns, **kwargs)
+        skip = set(kwargs.get("skip", ()))
+        start, end = self.filters.bounds(skip=skip, start=kwargs.get("start", ...), end=kwargs.get("end", ...))
+        return self.filters.apply(rows.between(start, end), self.dataset.columns, skip={*skip, "dates"})
+
+    def resolution_hours(self) -> pl.Expr:
+        """Hours to resolution (tspanel.models.timing), precomputed at load for in-memory data."""
+        rows = self.dataset.in_memory
+        if rows is not None and rows.hours is not None:
+            return pl.col(rows.hours)
+        return timing.resolution_hours(self.columns)
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The selected days, clipped to the days the data covers."""
@@ -108,6 +127,42 @@ def collect_outputs(
     for name, frame in zip(lazy, frames, strict=True):
         out[name] = finish[name](frame) if name in finish else frame
     return {name: out[name] for name in specs}
+
+
+def as_text(column: str) -> pl.Expr:
+    """A Categorical/Enum key as String, for joining with label frames.
+
+    Applied after aggregating, to a handful of rows: casting before a group_by or
+    is_in makes a string per flag, 3-4x slower than comparing the codes.
+    """
+    return pl.col(column).cast(pl.String)
+
+
+MAX_LEVELS_COMPARED = 16
+
+
+def count_levels(
+    frame: pl.LazyFrame, column: str, levels: Iterable[str], *, by: tuple[str, ...] = (), name: str = "flags"
+) -> pl.LazyFrame:
+    """Rows per value of ``column`` (and of ``by``), long format, ``column`` as String.
+
+    With a few known levels (severities, actions, a handful of categories), one comparison
+    and sum per level is a single vectorised pass (at 10M flags: ~1 ms for four levels
+    against ~30 ms for a hash group_by); grouping by a date-sorted ``by`` keeps Polars'
+    sorted fast path. Levels absent from the data count 0; values outside ``levels`` are
+    not counted.
+    """
+    levels = list(levels)
+    if len(levels) > MAX_LEVELS_COMPARED:
+        keys = [*by, column]
+        counted = frame.group_by(keys).agg(pl.len().cast(pl.Int64).alias(name)).with_columns(as_text(column))
+        return counted.filter(pl.col(column).is_in(levels))
+    sums = [(pl.col(column) == level).sum().cast(pl.Int64).alias(f"_level{i}") for i, level in enumerate(levels)]
+    wide = frame.group_by(list(by)).agg(sums) if by else frame.select(sums)
+    names = {f"_level{i}": level for i, level in enumerate(levels)}
+    return wide.unpivot(index=list(by), variable_name="_level", value_name=name).select(
+        *by, pl.col("_level").replace_strict(names, return_dtype=pl.String).alias(column), name
+    )
 
 
 def share(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

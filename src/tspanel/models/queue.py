@@ -10,7 +10,7 @@ import param
 import polars as pl
 
 from tspanel.models import timing
-from tspanel.models.base import DomainModel, Finish, Unavailable, first_value, share
+from tspanel.models.base import DomainModel, Finish, Unavailable, as_text, count_levels, first_value, share
 from tspanel.schema import HIGH_SEVERITIES, SEVERITIES, SLA_HOURS
 
 HIST_BIN_HOURS = 4
@@ -77,7 +77,7 @@ class QueueModel(DomainModel):
         return timing.resolved(self.columns)
 
     def _hours(self) -> pl.Expr:
-        return timing.resolution_hours(self.columns)
+        return self.resolution_hours()
 
     def _reviews(self, **kwargs: Any) -> pl.LazyFrame:
         return self.filtered(**kwargs).filter(pl.col("action") == "human_review")
@@ -86,14 +86,19 @@ class QueueModel(DomainModel):
         as_of = self.as_of_time()
         opened = self._opened()
         is_open = (opened <= pl.lit(as_of)) & (self._resolved().is_null() | (self._resolved() > pl.lit(as_of)))
+        reviews = self._reviews(skip=("dates",))
+        if self.has("resolved_at"):
+            # resolved_at comes first in timing.resolved(): a case it closes by as_of is closed.
+            # This cheap test drops most rows before the timestamp arithmetic.
+            reviews = reviews.filter(pl.col("resolved_at").is_null() | (pl.col("resolved_at") > pl.lit(as_of)))
         query = (
-            self._reviews(skip=("dates",))
-            .filter(is_open)
-            .group_by(pl.col("severity").cast(pl.String))
+            reviews.filter(is_open)
+            .group_by("severity")
             .agg(
                 pl.len().cast(pl.Int64).alias("open_cases"),
                 ((pl.lit(as_of) - opened).dt.total_seconds(fractional=True).max() / 3600).alias("oldest_hours"),
             )
+            .with_columns(as_text("severity"))
         )
         levels = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
         query = levels.join(query, on="severity", how="left").sort("_order").drop("_order")
@@ -113,11 +118,7 @@ class QueueModel(DomainModel):
         return query, finish
 
     def _daily_intake(self) -> pl.LazyFrame:
-        counts = (
-            self._reviews()
-            .group_by("date", pl.col("severity").cast(pl.String))
-            .agg(pl.len().cast(pl.Int64).alias("cases"))
-        )
+        counts = count_levels(self._reviews(), "severity", SEVERITIES, by=("date",), name="cases")
         levels = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
         return (
             self.day_grid()
@@ -144,8 +145,9 @@ class QueueModel(DomainModel):
         handled = (
             self._reviews()
             .filter(pl.col("reviewer_id").is_not_null())
-            .group_by(pl.col("reviewer_id").cast(pl.String))
+            .group_by("reviewer_id")
             .agg(pl.len().cast(pl.Int64).alias("handled"))
+            .with_columns(as_text("reviewer_id"))
         )
         reviewers = self._reviewer_table()
         keep = [

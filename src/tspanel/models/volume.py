@@ -7,7 +7,7 @@ import datetime as dt
 import param
 import polars as pl
 
-from tspanel.models.base import DomainModel, Finish, Unavailable, share
+from tspanel.models.base import DomainModel, Finish, Unavailable, as_text, count_levels, share
 from tspanel.schema import ACTIONS, HIGH_SEVERITIES, SEVERITIES
 
 ROLLING_DAYS = 7
@@ -58,10 +58,9 @@ class VolumeModel(DomainModel):
 
     # --- queries ----------------------------------------------------------------
     def _daily_by(self, column: str, filter_name: str, universe: tuple[str, ...]) -> pl.LazyFrame:
-        values = pl.LazyFrame({column: self.selected(filter_name, universe)}, schema={column: pl.String})
-        counts = (
-            self.filtered().group_by("date", pl.col(column).cast(pl.String)).agg(pl.len().cast(pl.Int64).alias("flags"))
-        )
+        chosen = self.selected(filter_name, universe)
+        values = pl.LazyFrame({column: chosen}, schema={column: pl.String})
+        counts = count_levels(self.filtered(), column, chosen, by=("date",))
         return (
             self.day_grid()
             .join(values, how="cross")
@@ -88,11 +87,12 @@ class VolumeModel(DomainModel):
         )
         counts = (
             self.filtered(start=prev_start, end=end)
-            .group_by(pl.col("category").cast(pl.String))
+            .group_by("category")
             .agg(
                 pl.col("date").filter(pl.col("date") >= this_start).len().alias("this_week"),
                 pl.col("date").filter(pl.col("date") <= prev_end).len().alias("previous_week"),
             )
+            .with_columns(as_text("category"))
         )
         return (
             categories.join(counts, on="category", how="left")
@@ -107,7 +107,7 @@ class VolumeModel(DomainModel):
                 pl.lit(prev_start).alias("previous_week_start"),
                 pl.lit(prev_end).alias("previous_week_end"),
             )
-            .sort("this_week", descending=True)
+            .sort(["this_week", "category"], descending=[True, False])  # ties in a fixed order
         )
 
     def _escalation(self) -> pl.LazyFrame:
@@ -143,7 +143,7 @@ class VolumeModel(DomainModel):
 
     def _mix(self, column: str, levels: tuple[str, ...]) -> pl.LazyFrame:
         order = pl.LazyFrame({column: list(levels), "_order": list(range(len(levels)))})
-        counts = self.filtered().group_by(pl.col(column).cast(pl.String)).agg(pl.len().cast(pl.Int64).alias("flags"))
+        counts = count_levels(self.filtered(), column, levels)
         return (
             order.join(counts, on=column, how="left")
             .with_columns(pl.col("flags").fill_null(0))
