@@ -12,16 +12,13 @@ import datetime as dt
 import http.client
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from serving import free_port, serving
 from tspanel.cli import main
 from tspanel.errors import TspanelError
 from tspanel.server import check_origin, exposure_from_args
@@ -127,12 +124,6 @@ def test_cli_refuses_a_public_address_without_login(capsys: pytest.CaptureFixtur
 
 
 # --- a real server ----------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """`tspanel serve --basic-auth` on 127.0.0.1; yields (port, log file)."""
@@ -140,29 +131,10 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pat
     users = tmp / "users.json"
     users.write_text(json.dumps({"alice": PASSWORD}))
     log = tmp / "serve.log"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TSPANEL_COOKIE_SECRET": COOKIE_SECRET}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tspanel", "serve", "--no-show", "--port", str(port), "--basic-auth", str(users)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while "press Ctrl+C" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"tspanel serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    with serving(["--basic-auth", str(users)], port, log, env):
         yield port, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None, body: str | None = None):

@@ -9,15 +9,13 @@ the end.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from serving import free_port, serving
 
 CHROMIUM = Path(os.environ.get("TSPANEL_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -40,23 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.ui)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int, log: Path, url: str) -> bool:
-    """The server printed its URL (startup prints it) and accepts connections."""
-    if f"at {url}" not in log.read_text():
-        return False
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
@@ -67,34 +48,10 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="session")
 def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`tspanel serve --no-show --port <free>` on the built-in world; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tspanel", "serve", "--no-show", "--port", str(port), "--address", "127.0.0.1"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        # Wait for the startup line and an open port. No GET here: every GET of the page builds
-        # a whole session, and on a busy machine timed-out retries would pile sessions up.
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _listening(port, log, url):
-            if proc.poll() is not None:
-                pytest.fail(f"tspanel serve exited with {proc.returncode}:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"tspanel serve did not start within {SERVER_START_SECONDS} s:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with serving(["--address", "127.0.0.1"], port, log):
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from .conftest import _free_port, _listening
+from serving import free_port, serving
 
 PWNED = '<img src=x onerror="window.__pwned=1">'
 PAYLOADS: tuple[str, ...] = (
@@ -70,29 +69,9 @@ def hostile_dataset(out: Path) -> Path:
 def hostile_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("hostile")
     data = hostile_dataset(tmp)
-    port = _free_port()
-    log = tmp / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tspanel", "serve", "--no-show", "--port", str(port), "--data", str(data)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while not _listening(port, log, url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"tspanel serve did not start:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    port = free_port()
+    with serving(["--data", str(data)], port, tmp / "serve.log"):
+        yield f"http://127.0.0.1:{port}/"
 
 
 def test_payloads_show_as_text_and_never_run(browser: Any, hostile_server: str) -> None:
