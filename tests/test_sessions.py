@@ -19,13 +19,9 @@ from typing import Any
 
 import pytest
 
+from serving import free_port
+
 CYCLES = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +55,7 @@ def test_closed_sessions_release_their_state(small_data: Path, monkeypatch: pyte
 
     monkeypatch.setattr(session_module, "DashboardSession", Tracked)
     dataset = app_module.shared_dataset(small_data)
-    port = _free_port()
+    port = free_port()
     server = pn.serve(
         {"/": lambda: app_module.create_app(dataset)},
         port=port,

@@ -28,12 +28,13 @@ def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
 
 def create_app(dataset: Any = None) -> Any:
     """One session's page: its filters come from the URL the browser asked for."""
+    from tspanel.ui.charts import in_server_session
     from tspanel.ui.session import DashboardSession
 
     dataset = dataset if dataset is not None else shared_dataset()
     query = pn.state.session_args if pn.state.curdoc is not None else None
     session = DashboardSession(dataset, query=query)
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+    if in_server_session():
         pn.state.on_session_destroyed(_release_session)
     return session.page
 

@@ -35,6 +35,19 @@ def drift_state(rolling: float | None, baseline: float, threshold: float) -> str
     return "healthy"
 
 
+def five_numbers() -> list[pl.Expr]:
+    """Count and five quantiles of the score: what a box plot needs instead of the raw rows."""
+    score = pl.col("ml_score")
+    return [
+        pl.len().cast(pl.Int64).alias("count"),
+        score.min().alias("min"),
+        score.quantile(0.25, interpolation="linear").alias("p25"),
+        score.median().alias("median"),
+        score.quantile(0.75, interpolation="linear").alias("p75"),
+        score.max().alias("max"),
+    ]
+
+
 class ClassifierModel(DomainModel):
     """Daily mean ML score with its rolling mean and alert state; quantiles; calibration."""
 
@@ -97,40 +110,22 @@ class ClassifierModel(DomainModel):
         }
 
     def _quantiles(self) -> pl.LazyFrame:
-        score = pl.col("ml_score")
         rows = self.dataset.in_memory
         if rows is not None and rows.scores is not None:
             return self._quantiles_from_blocks(rows.scores)
         return (
-            self.filtered()
-            .group_by("category")
-            .agg(
-                pl.len().cast(pl.Int64).alias("count"),
-                score.min().alias("min"),
-                score.quantile(0.25, interpolation="linear").alias("p25"),
-                score.median().alias("median"),
-                score.quantile(0.75, interpolation="linear").alias("p75"),
-                score.max().alias("max"),
-            )
-            .with_columns(as_text("category"))
-            .sort("category")
+            self.filtered().group_by("category").agg(*five_numbers()).with_columns(as_text("category")).sort("category")
         )
 
     def _quantiles_from_blocks(self, scores: ScoreBlocks) -> pl.LazyFrame:
         """The same frame as the group_by above, read from score-sorted category blocks."""
-        score = pl.col("ml_score")
         keep = self.filters.expr(self.columns, skip=("categories",))
         parts = [
             scores.block(category)
             .filter(keep)
             .select(
                 pl.lit(category, dtype=pl.String).alias("category"),
-                pl.len().cast(pl.Int64).alias("count"),
-                score.min().alias("min"),
-                score.quantile(0.25, interpolation="linear").alias("p25"),
-                score.median().alias("median"),
-                score.quantile(0.75, interpolation="linear").alias("p75"),
-                score.max().alias("max"),
+                *five_numbers(),
             )
             for category in self.selected("categories", self.dataset.categories)
         ]

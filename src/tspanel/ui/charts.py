@@ -37,6 +37,12 @@ CARD_CSS = """
 """
 
 
+def in_server_session() -> bool:
+    """True inside a served session (work then goes off the event loop); False in tests and notebooks."""
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None
+
+
 # --------------------------------------------------------------------------- dates from the browser
 
 

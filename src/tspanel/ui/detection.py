@@ -22,7 +22,7 @@ from tspanel.detect.registry import METHODS
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import ChartCard, PipePlot
+from tspanel.ui.charts import ChartCard, PipePlot, in_server_session
 from tspanel.ui.frames import dates_to_pandas
 from tspanel.ui.palette import ACCENT, BAD
 from tspanel.ui.plotting import LEGEND_OPTS, TIME_OPTS, annotation, brushable
@@ -32,11 +32,6 @@ from tspanel.ui.volume import TILE_CSS, tiles_html
 
 DEBOUNCE_SECONDS = 0.2
 TRUTH_COLOR = "#2e7d32"
-
-
-def _in_server_session() -> bool:
-    doc = pn.state.curdoc
-    return doc is not None and doc.session_context is not None
 
 
 def signals_text(signals: str | dict[str, float] | None) -> str:
@@ -179,7 +174,7 @@ class DetectionView(Viewer):
         generation = self._generation
         for card in self.cards:
             card.loading = True
-        if not _in_server_session():
+        if not in_server_session():
             self._apply(self._compute())
             return
 

@@ -20,6 +20,7 @@ from panel.viewable import Viewer
 from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
+from tspanel.ui.charts import in_server_session
 from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
 from tspanel.ui.history import UrlHistory
@@ -47,11 +48,6 @@ HEADER_CSS = """
 MAIN_CSS = """
 .ts-section { font-size: 12px; text-transform: uppercase; letter-spacing: .08em; opacity: .6; margin: 4px 0 0 6px; }
 """
-
-
-def _in_server_session() -> bool:
-    doc = pn.state.curdoc
-    return doc is not None and doc.session_context is not None
 
 
 class DashboardSession(Viewer):
@@ -142,7 +138,7 @@ class DashboardSession(Viewer):
         self._generation += 1
         generation = self._generation
         self._set_loading(True)
-        if not _in_server_session():
+        if not in_server_session():
             self._apply(generation, self.dashboard.refresh())
             return
 

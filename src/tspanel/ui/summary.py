@@ -20,6 +20,7 @@ from tspanel.models.dashboard import Dashboard
 from tspanel.summary.facts import build_payload
 from tspanel.summary.render import render_html, render_markdown
 from tspanel.summary.report import Report, build_report
+from tspanel.ui.charts import in_server_session
 from tspanel.ui.text import esc
 
 SUMMARY_CSS = """
@@ -88,7 +89,7 @@ class SummaryPanel(Viewer):
                 return
             pn.state.execute(lambda: self._show(report), schedule=True)
 
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        if in_server_session():
             pn.state.execute(run)
         else:
             self._show(make_report(dashboard, offline))
