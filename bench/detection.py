@@ -6,11 +6,15 @@ Run from the repository root (takes a few minutes on two cores):
     python bench/detection.py --seeds 5       # fewer synthetic worlds
     python bench/detection.py --skip-nab      # synthetic worlds only
     python bench/detection.py --sweep         # also: how the threshold trades recall for false alarms
+    python bench/detection.py --heldout 20    # fewer held-out synthetic hourly series (default 40; 0: skip)
 
 Synthetic worlds come from tspanel.synth: the default world (seed 42), `--seeds` other
 seeds with the default settings, and the same seeds with `WorldConfig.hard` (smaller
 lifts, 40% of campaigns from old accounts, organic surges). The NAB series are scored
 with the protocol of shared/nab/README.md, using shared/nab/score.py's own functions.
+The held-out hourly series (`heldout_series`) check the count-series detector on data
+that is neither NAB nor the attack generator: their parameters were fixed before any
+detector change was measured on them, and are drawn, not chosen per series.
 Nothing here tunes anything: thresholds are the methods' defaults unless --sweep.
 """
 
@@ -193,6 +197,103 @@ def bench_nab(nab: Path) -> dict[str, Any]:
     return results
 
 
+# --------------------------------------------------------------------------- held-out hourly series
+
+HELDOUT_START = dt.datetime(2026, 1, 5)  # a Monday
+HELDOUT_DURATIONS = (1, 3, 6, 12, 24)  # hours an injected excess lasts
+HELDOUT_PAD = 12  # hours either side of an injected excess that still count as catching it
+
+
+def heldout_series(seed: int, days: int = 70) -> tuple[pl.DataFrame, list[tuple[int, int, float]]]:
+    """A synthetic hourly count series and its injected excesses (start hour, hours, lift).
+
+    Everything is drawn from ranges fixed a priori: a base of 3 to 3,000 an hour, a daily
+    cycle (amplitude 0.3-0.9 on the log scale, any phase), a weekend factor of 0.5-1.3, a
+    trend of up to +-40% over the series, AR(1) log-scale noise (lag-1 correlation 0.5-0.95,
+    sd 0.05-0.25: errors that persist from hour to hour), gamma-Poisson counts (shape 5-100:
+    over-dispersion). Four excesses per series, at least 3 days apart, from day 8 on (some
+    before a weekly profile exists), each lasting 1, 3, 6, 12 or 24 hours at 1.5-4 times
+    the rate.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    n = days * 24
+    hour = np.arange(n)
+    base = np.exp(rng.uniform(np.log(3), np.log(3000)))
+    amplitude, phase = rng.uniform(0.3, 0.9), rng.uniform(0, 24)
+    rate = base * np.exp(amplitude * np.sin(2 * np.pi * (hour % 24 - phase) / 24))
+    rate *= np.where((hour // 24) % 7 >= 5, rng.uniform(0.5, 1.3), 1.0)
+    rate *= np.exp(rng.uniform(-0.4, 0.4) * hour / n)
+    phi, sd = rng.uniform(0.5, 0.95), rng.uniform(0.05, 0.25)
+    shocks = rng.normal(0, sd * np.sqrt(1 - phi**2), n)
+    noise = np.zeros(n)
+    noise[0] = rng.normal(0, sd)
+    for i in range(1, n):
+        noise[i] = phi * noise[i - 1] + shocks[i]
+    rate *= np.exp(noise)
+    starts: list[int] = []
+    while len(starts) < 4:
+        start = int(rng.integers(8 * 24, (days - 2) * 24))
+        if all(abs(start - other) >= 3 * 24 for other in starts):
+            starts.append(start)
+    events = []
+    for start in sorted(starts):
+        hours = int(rng.choice(HELDOUT_DURATIONS))
+        lift = float(np.exp(rng.uniform(np.log(1.5), np.log(4))))
+        rate[start : start + hours] *= lift
+        events.append((start, hours, lift))
+    shape = rng.uniform(5, 100)
+    counts = rng.poisson(rate * rng.gamma(shape, 1 / shape, n)).astype(float)
+    stamps = [HELDOUT_START + dt.timedelta(hours=int(i)) for i in range(n)]
+    return pl.DataFrame({"timestamp": stamps, "value": counts}), events
+
+
+def score_heldout(series: int, thresholds: list[float]) -> dict[float, dict[str, Any]]:
+    """Excesses caught and false alarms per 30 days on `series` held-out series, NAB's way.
+
+    An excess is caught when an alarm (consecutive alerted hours) overlaps it or the
+    HELDOUT_PAD hours either side; an alarm overlapping none is a false alarm.
+    """
+    out = {x: {"caught": 0, "excesses": 0, "false_alarms": 0, "days": 0.0, "by_hours": {}} for x in thresholds}
+    for seed in range(1, series + 1):
+        frame, events = heldout_series(seed)
+        windows = [(s - HELDOUT_PAD, s + h - 1 + HELDOUT_PAD) for s, h, _ in events]
+        for x in thresholds:
+            flags = detect_series(frame, "1h", x)["alert"].to_list()
+            alarms, start = [], None
+            for i, flag in enumerate([*flags, False]):
+                if flag and start is None:
+                    start = i
+                elif not flag and start is not None:
+                    alarms.append((start, i - 1))
+                    start = None
+            r = out[x]
+            for (w0, w1), (_, hours, _) in zip(windows, events, strict=True):
+                hit = any(a0 <= w1 and a1 >= w0 for a0, a1 in alarms)
+                r["caught"] += hit
+                r["excesses"] += 1
+                caught, total = r["by_hours"].get(hours, (0, 0))
+                r["by_hours"][hours] = (caught + hit, total + 1)
+            r["false_alarms"] += sum(not any(a0 <= w1 and a1 >= w0 for w0, w1 in windows) for a0, a1 in alarms)
+            r["days"] += len(flags) / 24
+    for r in out.values():
+        r["false_alarms_per_30_days"] = r["false_alarms"] / r["days"] * 30
+    return out
+
+
+def bench_heldout(series: int, thresholds: list[float]) -> dict[float, dict[str, Any]]:
+    print(f"\n== {series} held-out synthetic hourly series (bench/detection.py heldout_series), NAB's scoring ==")
+    start = time.perf_counter()
+    results = score_heldout(series, thresholds)
+    for x, r in results.items():
+        by_hours = ", ".join(f"{h} h {c}/{t}" for h, (c, t) in sorted(r["by_hours"].items()))
+        print(
+            f"  threshold {x:g}: caught {r['caught']}/{r['excesses']} excesses, "
+            f"{r['false_alarms_per_30_days']:.2f} false alarms per 30 days ({r['false_alarms']} in all)  [{by_hours}]"
+        )
+    print(f"  [{time.perf_counter() - start:.0f} s]")
+    return results
+
+
 # --------------------------------------------------------------------------- threshold sweep
 
 
@@ -217,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20, help="synthetic worlds per setting (default 20)")
     parser.add_argument("--skip-nab", action="store_true", help="do not score the NAB series")
     parser.add_argument("--sweep", action="store_true", help="also sweep the threshold (slow)")
+    parser.add_argument(
+        "--heldout", type=int, default=40, metavar="N", help="held-out synthetic hourly series (default 40; 0: skip)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -228,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             print("\nNAB series not found (expected shared/nab beside the repository): skipped.")
         else:
             results["nab"] = bench_nab(nab)
+    if args.heldout:
+        swept = [3.5, DEFAULT_THRESHOLD, 4.5] if args.sweep else [DEFAULT_THRESHOLD]
+        results["heldout"] = bench_heldout(args.heldout, swept)
     if args.sweep:
         sweep(seeds, nab, [3.0, 3.5, 4.0, 4.5, 5.0])
     if args.json:

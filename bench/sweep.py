@@ -36,7 +36,7 @@ DTYPES_MAX_FLAGS = 12_000_000  # bench/dtypes.py holds every variant of the tabl
 
 
 def parse_sizes(text: str) -> list[tuple[int | None, int | None]]:
-    """"N" or "N@MB" items: flags (None for the built-in world) and a memory budget in MB (None: default)."""
+    """ "N" or "N@MB" items: flags (None for the built-in world) and a memory budget in MB (None: default)."""
     sizes = []
     for item in text.split(","):
         flags, _, budget = item.strip().partition("@")
@@ -180,9 +180,7 @@ def write_docs(results: list[dict[str, Any]], runs: int, dtypes: str | None) -> 
 
 def run_dtypes(results: list[dict[str, Any]], keep: Path | None) -> str | None:
     """bench/dtypes.py at the largest size of at most DTYPES_MAX_FLAGS held in memory."""
-    sized = [
-        r for r in results if r["storage"] != "lazy" and r["requested_flags"] and r["flags"] <= DTYPES_MAX_FLAGS
-    ]
+    sized = [r for r in results if r["storage"] != "lazy" and r["requested_flags"] and r["flags"] <= DTYPES_MAX_FLAGS]
     if not sized:
         return None
     biggest = max(sized, key=lambda r: r["flags"])["requested_flags"]

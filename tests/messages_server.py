@@ -31,7 +31,8 @@ class Reply:
     """One scripted HTTP reply; `body` bytes are sent verbatim, anything else as JSON.
 
     `echo_credentials` makes a careless server: it appends the request's credentials
-    to the error message, to prove that they still never reach the user.
+    to the error message, to prove that they still never reach the user. `hold` makes
+    a slow server: the reply waits until the test sets the event (at most a minute).
     """
 
     status: int = 200
@@ -39,6 +40,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     echo_credentials: bool = False
+    hold: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,16 @@ def text_reply(text: str, *, stop_reason: str = "end_turn") -> Reply:
 
 
 def error(
-    status: int, message: str = "error", *, headers: dict[str, str] | None = None, echo_credentials: bool = False
+    status: int,
+    message: str = "error",
+    *,
+    headers: dict[str, str] | None = None,
+    echo_credentials: bool = False,
+    hold: threading.Event | None = None,
 ) -> Reply:
     """An error response shaped like the API's: {"type": "error", "error": {...}}."""
     body = {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message}}
-    return Reply(status, body, headers=dict(headers or {}), echo_credentials=echo_credentials)
+    return Reply(status, body, headers=dict(headers or {}), echo_credentials=echo_credentials, hold=hold)
 
 
 def _presented_keys(handler: BaseHTTPRequestHandler) -> set[str]:
@@ -175,6 +182,8 @@ class MessagesServer:
             reply = self._next_reply()
         if reply.delay and self._stopping.wait(reply.delay):
             return
+        if reply.hold is not None:
+            reply.hold.wait(60)
         body_out = reply.body
         if reply.echo_credentials and isinstance(body_out, dict) and "error" in body_out:
             echoed = " ".join(sorted(_presented_keys(handler)))

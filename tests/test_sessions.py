@@ -34,11 +34,6 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known leak (issue 8): closed sessions stay reachable; HoloViews' Store._lookup_cache is one "
-    "path (cleared by tspanel.app on session destroy), another is not found yet",
-)
 def test_closed_sessions_release_their_state(small_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import panel as pn
     from bokeh.client import pull_session

@@ -9,6 +9,7 @@ gets its own Filters, Dashboard and views.
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 import panel as pn
@@ -35,20 +36,29 @@ def create_app(dataset: Any = None) -> Any:
     query = pn.state.session_args if pn.state.curdoc is not None else None
     session = DashboardSession(dataset, query=query)
     if in_server_session():
-        pn.state.on_session_destroyed(_release_session)
+        pn.state.on_session_destroyed(partial(_release_session, session.page))
     return session.page
 
 
-def _release_session(_context: Any) -> None:
-    """Drop HoloViews' options lookup cache, which would keep every closed session alive.
+def _release_session(page: Any, _context: Any) -> None:
+    """Cut the two process-wide references that would keep every closed session alive.
 
-    HoloViews caches resolved plot options per element tree in ``Store._lookup_cache``; the
-    cached options hold the charts' hooks, and through them each session's Filters and
-    Dashboard. The cache is only reset when options are *set*, so lookups made while a
-    session renders pile up across sessions. Clearing it costs one re-lookup per element.
+    * panel-material-ui's ``Page`` binds its ``busy`` parameter to the global
+      ``pn.state.busy``; that binding is a watcher on ``pn.state`` which is never removed,
+      so ``pn.state`` holds every page ever served, and through it the whole session.
+    * HoloViews caches resolved plot options per element tree in ``Store._lookup_cache``;
+      the cached options hold the charts' hooks, and through them each session's Filters
+      and Dashboard. The cache is only reset when options are *set*, so lookups made while
+      a session renders pile up across sessions. Clearing it costs one re-lookup per element.
     """
     import holoviews as hv
 
+    private = page._param__private
+    for entry in list(private.ref_watchers):
+        watcher = entry[1]
+        if watcher.inst is pn.state:
+            pn.state.param.unwatch(watcher)
+            private.ref_watchers.remove(entry)
     for cache in hv.Store._lookup_cache.values():
         cache.clear()
 

@@ -113,8 +113,8 @@ def _run_series(args: argparse.Namespace) -> int:
             "timestamp": r["timestamp"].isoformat(),
             "value": r["value"],
             "expected": round(r["expected"], 2),
-            "score": round(r["score"], 3),
-            "signals": {"volume": round(r["score"], 2)},
+            "score": round(r["alert_score"], 3),
+            "signals": {"volume": round(r["alert_score"], 2)},
         }
         for r in hits.iter_rows(named=True)
     ]
@@ -133,7 +133,7 @@ def _run_series(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.series}: {scored.height:,} bins of {args.freq}, {len(alerts)} above robust z {threshold:g}")
+    print(f"{args.series}: {scored.height:,} bins of {args.freq}, {len(alerts)} in alerts above robust z {threshold:g}")
     if alerts:
         print(f"  {'timestamp':<26} {'value':>12} {'expected':>12} {'score':>7}")
         for a in alerts:

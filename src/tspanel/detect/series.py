@@ -21,7 +21,9 @@ alarms. Here every point is compared with a forecast made only from the points b
   of 1/8, 1/4, 1/2 and 1 day (3, 6, 12 and 24 hours for hourly data) with the same count
   model (see :func:`score_counts`); the strongest of these statistics is converted back
   to a z after a multiple-testing (Sidak) correction for how many were looked at, and a
-  point is an alert when that score exceeds the threshold.
+  point is an alert when that score exceeds the threshold. An alert from a window names the
+  hours of that window that carry its excess, not only the hour the window ends at
+  (:meth:`SeriesScores.alarm_extent`).
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class SeriesScores:
     point: np.ndarray  # robust z of the point itself
     sustained: np.ndarray  # robust z of the strongest window ending at the point
     window: np.ndarray  # length in points of that window (0: no window scored)
+    excess_from: np.ndarray  # first and last point of the stretch of that window that holds its excess
+    excess_to: np.ndarray
     tests: np.ndarray  # statistics computed at the point (the point and each window)
     model: list[str | None]
 
@@ -98,7 +102,29 @@ class SeriesScores:
         return np.array([corrected_z(float(z), int(m)) for z, m in zip(strongest, self.tests, strict=True)])
 
     def alerts(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+        """Points whose own score exceeds the threshold (where each test fired)."""
         return np.nan_to_num(self.score, nan=-np.inf) > threshold
+
+    def alarm_extent(self, threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+        """Points an alert names as anomalous, and the score of the strongest alert naming each (NaN if none).
+
+        A point statistic names its point. A window statistic found an excess in the total of
+        its window, not in the point it ends at, so it names the run of consecutive points of
+        the window whose summed excess over the window's forecast is largest (points at or
+        below their forecast at either end add nothing to the evidence and are left out).
+        Reporting only the point where the window ends would split one sustained excess into
+        several alarms, place it after the excess began, and keep reporting it for as long as
+        a window still holds it after it ended.
+        """
+        score = self.score
+        fired = self.alerts(threshold)
+        named = np.full(score.size, np.nan)
+        with np.errstate(invalid="ignore"):
+            by_window = fired & (self.window > 0) & (self.sustained > self.point)
+        for t in np.flatnonzero(fired):
+            first, last = (int(self.excess_from[t]), int(self.excess_to[t])) if by_window[t] else (t, t)
+            named[first : last + 1] = np.fmax(named[first : last + 1], score[t])
+        return ~np.isnan(named), named
 
 
 def corrected_z(z: float, tests: int) -> float:
@@ -230,6 +256,8 @@ def score_counts(
     window_stat = {k: np.full(n, np.nan) for k in windows}  # past statistics, clipped at the threshold
     window_pv = {k: np.full(n, np.nan) for k in windows}
     window_z = np.full((len(windows), n), np.nan)
+    window_from = np.zeros((len(windows), n), dtype=int)
+    window_to = np.zeros((len(windows), n), dtype=int)
     tests = np.zeros(n, dtype=int)
     for t in range(settings.warmup, n):
         forecasts = {
@@ -270,8 +298,10 @@ def score_counts(
             a = t - k + 1
             if a < settings.warmup:
                 continue
-            forecast = np.clip(np.expm1(max(level[a], usual[a]) + season[a : t + 1]), 0.0, None).sum()
-            stat = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(float(forecast))
+            each = np.clip(np.expm1(max(level[a], usual[a]) + season[a : t + 1]), 0.0, None)
+            forecast = float(each.sum())
+            stat = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(forecast)
+            window_from[j, t], window_to[j, t] = (a + i for i in _densest_stretch(capped[a : t + 1] - each))
             window_pv[k][t] = 1.0 / (float(forecast) + 1.0)
             window_stat[k][t] = stat
             if k not in scored:
@@ -287,17 +317,30 @@ def score_counts(
         strongest = np.argmax(np.where(np.isnan(window_z), -np.inf, window_z), axis=0)
         sustained = np.where(scored_any, window_z[strongest, np.arange(n)], np.nan)
         window = np.where(scored_any, np.asarray(windows)[strongest], 0)
+        excess_from = np.where(scored_any, window_from[strongest, np.arange(n)], np.arange(n))
+        excess_to = np.where(scored_any, window_to[strongest, np.arange(n)], np.arange(n))
     else:
         sustained, window = np.full(n, np.nan), np.zeros(n, dtype=int)
+        excess_from, excess_to = np.arange(n), np.arange(n)
     return SeriesScores(
         expected=expected,
         noise=noise,
         point=point,
         sustained=sustained,
         window=window,
+        excess_from=excess_from,
+        excess_to=excess_to,
         tests=tests,
         model=chosen,
     )
+
+
+def _densest_stretch(excess: np.ndarray) -> tuple[int, int]:
+    """First and last index of the run of consecutive points with the largest summed excess."""
+    edges = np.concatenate(([0.0], np.cumsum(excess)))
+    lowest_before = np.minimum.accumulate(edges[:-1])
+    last = int(np.argmax(edges[1:] - lowest_before))
+    return int(np.argmin(edges[: last + 1])), last
 
 
 def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:
@@ -396,13 +439,18 @@ def detect_series(frame: pl.DataFrame, freq: str = "1h", threshold: float = DEFA
 
     Returns timestamp, value, expected, score (robust z, corrected for the number of
     statistics; null during warm-up), point_z, sustained_z and window (the strongest
-    window's z and length, null if none), model and alert.
+    window's z and length, null if none), model, alert and alert_score. `alert` marks every
+    bin an alert names: the bin itself for a point statistic, the bins of the window holding its excess for a
+    window statistic (see :meth:`SeriesScores.alarm_extent`); `alert_score` is the score of
+    the strongest alert naming the bin (null if none), which for an earlier bin of a window
+    is the window's score, not the bin's own.
     """
     step = parse_step(freq)
     binned = resample_counts(frame, step)
     models, settings = candidate_models(binned["timestamp"], step)
     scores = score_counts(binned["value"].to_numpy(), models, settings, threshold)
     window = [step * int(k) if k else None for k in scores.window]
+    alert, alert_score = scores.alarm_extent(threshold)
     return binned.with_columns(
         pl.Series("expected", scores.expected).fill_nan(None),
         pl.Series("score", scores.score).fill_nan(None),
@@ -410,5 +458,6 @@ def detect_series(frame: pl.DataFrame, freq: str = "1h", threshold: float = DEFA
         pl.Series("sustained_z", scores.sustained).fill_nan(None),
         pl.Series("window", window, dtype=pl.Duration("us")),
         pl.Series("model", scores.model, dtype=pl.String),
-        pl.Series("alert", scores.alerts(threshold)),
+        pl.Series("alert", alert),
+        pl.Series("alert_score", alert_score).fill_nan(None),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +112,24 @@ def legend_label(item: Any) -> str | None:
     return str(text) if text else None
 
 
+class WeakHook:
+    """A plot hook that does not keep the object it calls alive.
+
+    HoloViews keeps every element's options, hooks included, in the process-wide
+    ``Store`` until the element is garbage-collected. A bound method stored there would
+    keep its PipePlot, the element it draws and through them the whole session alive
+    after the browser tab closed: the element could never be collected.
+    """
+
+    def __init__(self, method: Callable[[Any, Any], None]):
+        self._method = weakref.WeakMethod(method)
+
+    def __call__(self, plot: Any, element: Any) -> None:
+        method = self._method()
+        if method is not None:
+            method(plot, element)
+
+
 class PipePlot:
     """A DynamicMap over a Pipe: ``send`` swaps the data of the existing Bokeh plot.
 
@@ -128,6 +147,7 @@ class PipePlot:
         self._decorate: list[Callable[[Any], None]] = []
         self._hooked: set[str] = set()
         self.height = height
+        self._weak_hook = WeakHook(self._hook)
         self.pipe = hv.streams.Pipe(data=data)
         self.dmap = hv.DynamicMap(self._render, streams=[self.pipe])
         self.pane = pn.pane.HoloViews(self.dmap, sizing_mode="stretch_width", linked_axes=False, margin=(0, 4))
@@ -154,7 +174,7 @@ class PipePlot:
     def _render(self, data: pd.DataFrame) -> Any:
         # A fixed height with responsive width: without it HoloViews switches the figure to
         # stretch_both on the first update and the plot collapses inside a column.
-        return self._render_fn(data).opts(hooks=[self._hook], responsive=True, height=self.height)
+        return self._render_fn(data).opts(hooks=[self._weak_hook], responsive=True, height=self.height)
 
     def _hook(self, plot: Any, element: Any) -> None:
         figure = plot.state
