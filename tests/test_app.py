@@ -179,9 +179,12 @@ def test_values_with_commas_survive_the_round_trip():
 
 
 def _payload(ds) -> str:
-    """Everything a browser receives when it opens a session: the whole document as JSON."""
+    """Everything a browser receives when it opens a session and every tab: the whole document as JSON."""
+    session = DashboardSession(ds)
+    for index in range(len(session.tabs)):
+        session.tabs.active = index  # hidden tabs are rendered when first opened
     doc = Document()
-    doc.add_root(DashboardSession(ds).page.get_root(doc))
+    doc.add_root(session.page.get_root(doc))
     return json.dumps(doc.to_json(deferred=False))
 
 
@@ -282,7 +285,12 @@ def test_the_app_factory_shares_one_dataset_between_sessions(tmp_path, monkeypat
         "Reviewer Queue",
         "Attack Detection & Summary",
     ]
-    assert len(first.select(pn.pane.HoloViews)) >= 12  # the charts of the volume, classifier and queue tabs
+    assert len(first.select(pn.pane.HoloViews)) == 6  # the volume tab's charts; hidden tabs wait to be opened
+    tabs.active = 3
+    assert len(first.select(pn.pane.HoloViews)) == 7  # ... and the attack detection chart once it is
+    tabs.active = 1
+    tabs.active = 2
+    assert len(first.select(pn.pane.HoloViews)) == 13
 
 
 def test_websocket_origins_are_exact():

@@ -76,3 +76,25 @@ def test_summary_button_writes_the_offline_report(world, monkeypatch):
     assert "no ANTHROPIC_API_KEY" in panel.status.object
     assert b"# Weekly Trust" in panel._markdown().getvalue()
     assert panel.download.disabled is False
+
+
+def test_sessions_share_detection_results(world, monkeypatch):
+    """A second session on the same data and selection reuses the first one's alerts: no detector runs again."""
+    from tspanel.models import attacks as attacks_module
+    from tspanel.models.attacks import AttacksModel
+
+    runs: list[str] = []
+    real_run = attacks_module.run_method
+
+    def counting(method, *args, **kwargs):
+        runs.append(method)
+        return real_run(method, *args, **kwargs)
+
+    monkeypatch.setattr(attacks_module, "run_method", counting)
+    first = AttacksModel(world, Filters(categories=["fraud"]), threshold=4.25)
+    second = AttacksModel(world, Filters(categories=["fraud"]), threshold=4.25)
+    assert first.alerts().equals(second.alerts())
+    assert runs == ["multisignal"]
+    second.filters.categories = ["spam"]  # another selection is another detection
+    second.alerts()
+    assert runs == ["multisignal", "multisignal"]

@@ -17,10 +17,10 @@ import polars as pl
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
 from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.models.cache import RESULTS, dataset_token
 
 # Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
 _NOT_FOR_DETECTION = ("dates", "severities", "actions", "reviewers")
-_CACHE_SIZE = 16
 
 
 class AttacksModel(DomainModel):
@@ -39,9 +39,6 @@ class AttacksModel(DomainModel):
         if "threshold" not in params:
             params["threshold"] = METHODS[params.get("method", DEFAULT_METHOD)].default_threshold
         super().__init__(dataset, filters, **params)
-        self._alert_cache: dict[tuple[Any, ...], pl.DataFrame] = {}
-        self._comparison_cache: dict[tuple[Any, ...], pl.DataFrame] = {}
-        self._truth: GroundTruth | bool | None = False  # False: not computed yet
 
     @param.depends("method", watch=True)
     def _reset_threshold(self) -> None:
@@ -52,14 +49,21 @@ class AttacksModel(DomainModel):
         """The flags of the selected categories and regions, all days."""
         return self.filters.apply(self.dataset.flags, self.columns, skip=_NOT_FOR_DETECTION)
 
-    def _scope_key(self) -> tuple[Any, ...]:
-        return (tuple(sorted(self.filters.categories)), tuple(sorted(self.filters.regions)))
+    def _cache_key(self, output: str, *parts: Any) -> tuple[Any, ...]:
+        """A key in the process-wide result cache: detection is costly and the same for every session.
+
+        A session opening on the same data and selection as another reuses its alerts instead of
+        re-running every detector (seconds on a big dataset) while the page is being built.
+        """
+        scope = (tuple(sorted(self.filters.categories)), tuple(sorted(self.filters.regions)))
+        return (dataset_token(self.dataset), f"attacks.{output}", *scope, *parts)
 
     def truth(self) -> GroundTruth | None:
         """The dataset's ground truth for the selected categories (None without any)."""
-        if self._truth is False:
-            self._truth = ground_truth(self.dataset.flags, self.columns, self.dataset.attacks)
-        truth = self._truth
+        truth = RESULTS.get_or_compute(
+            (dataset_token(self.dataset), "attacks.truth"),
+            lambda: ground_truth(self.dataset.flags, self.columns, self.dataset.attacks),
+        )
         if truth is None:
             return None
         chosen = set(self.filters.categories)
@@ -75,13 +79,13 @@ class AttacksModel(DomainModel):
     @param.depends("filters.param", "method", "threshold")
     def alerts(self) -> pl.DataFrame:
         """date, category, score, signals (JSON {name: strength}) of the selected days."""
-        key = (self.method, self.threshold, *self._scope_key())
-        if key not in self._alert_cache:
-            if len(self._alert_cache) >= _CACHE_SIZE:
-                self._alert_cache.pop(next(iter(self._alert_cache)))
-            self._alert_cache[key] = run_method(self.method, self.detection_flags(), self.columns, self.threshold)
+        method, threshold = self.method, self.threshold
+        alerts = RESULTS.get_or_compute(
+            self._cache_key("alerts", method, threshold),
+            lambda: run_method(method, self.detection_flags(), self.columns, threshold),
+        )
         start, end = self.date_range()
-        return restrict(self._alert_cache[key], start, end)
+        return restrict(alerts, start, end)
 
     @param.depends("filters.param", "method", "threshold")
     def daily_volume(self) -> pl.DataFrame:
@@ -133,14 +137,10 @@ class AttacksModel(DomainModel):
     def comparison(self) -> pl.DataFrame:
         """One row per method (default thresholds) with its alerts and, with ground truth, its metrics."""
         start, end = self.date_range()
-        key = (*self._scope_key(), start, end)
-        if key not in self._comparison_cache:
-            if len(self._comparison_cache) >= _CACHE_SIZE:
-                self._comparison_cache.pop(next(iter(self._comparison_cache)))
-            self._comparison_cache[key] = comparison(
-                self.detection_flags(), self.columns, self.truth(), start=start, end=end
-            )
-        return self._comparison_cache[key]
+        return RESULTS.get_or_compute(
+            self._cache_key("comparison", start, end),
+            lambda: comparison(self.detection_flags(), self.columns, self.truth(), start=start, end=end),
+        )
 
     def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
         """The frame outputs, for dashboards that gather every model's outputs in one pass."""

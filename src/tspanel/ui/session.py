@@ -70,20 +70,22 @@ class DashboardSession(Viewer):
         self.volume = VolumeTab(self.choices, self.selection, result["volume"])
         self.classifier = ClassifierTab(self.choices, self.selection, result["classifier"])
         self.queue = QueueTab(self.choices, self.selection, result["queue"])
-        self.attacks = attacks_tab(dataset, self.filters)
+        self.attacks: Any = None  # built when its tab is first opened: detection runs every method
         self.controls = FilterControls(self.filters, self.choices, dataset.first_day, dataset.last_day)
         self.active = ActiveFilters(self.filters, self.choices)
         self.history = UrlHistory(search=query_from_filters(self.filters), margin=0, width=0, height=0)
         self.history.param.watch(self._from_url, "search")
         self.filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
+        # Hidden tabs hold a placeholder until first opened, so a new page renders six charts,
+        # not thirteen plus every detector; once opened a tab stays rendered (switching is instant).
+        self._holders = [pn.Column(_progress(), sizing_mode="stretch_width", min_height=200) for _ in TAB_NAMES[1:]]
         self.tabs = pmu.Tabs(
             (TAB_NAMES[0], self.volume),
-            (TAB_NAMES[1], self.classifier),
-            (TAB_NAMES[2], self.queue),
-            (TAB_NAMES[3], self.attacks),
+            *zip(TAB_NAMES[1:], self._holders, strict=True),
             sizing_mode="stretch_width",
             css_classes=["ts-tabs"],
         )
+        self._unopened = set(range(1, len(TAB_NAMES)))
         # Views of hidden tabs take a refresh when their tab is opened (see _apply).
         self._views: dict[str, Any] = {"volume": self.volume, "classifier": self.classifier, "queue": self.queue}
         self._pending: dict[str, dict[str, Any]] = {}
@@ -181,9 +183,25 @@ class DashboardSession(Viewer):
         return names[self.tabs.active] if self.tabs.active < len(names) else None
 
     def _tab_opened(self, *_: Any) -> None:
+        index = self.tabs.active
+        if index in self._unopened:
+            self._unopened.discard(index)
+            holder = self._holders[index - 1]
+            holder.objects = [self._tab_content(index)]
+            holder.min_height = None
         name = self.open_tab
         if name in self._pending:
             self._views[name].update(self._pending.pop(name))
 
+    def _tab_content(self, index: int) -> Any:
+        if index == 3:
+            self.attacks = attacks_tab(self.dataset, self.filters)
+            return self.attacks
+        return (self.volume, self.classifier, self.queue)[index]
+
     def __panel__(self) -> Any:
         return self.page
+
+
+def _progress() -> Any:
+    return pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width")
