@@ -23,11 +23,11 @@ from bokeh.document import Document
 from tspanel.app import create_app, shared_dataset
 from tspanel.cli import main
 from tspanel.cli.serve import browser_url, websocket_origins
+from tspanel.models.kpis import compare_periods
 from tspanel.source import clear_dataset_cache, dataset_from_frames
 from tspanel.ui.charts import brushed_days, factor_at
 from tspanel.ui.choices import choices_for
 from tspanel.ui.export import to_csv
-from tspanel.ui.kpis import with_change
 from tspanel.ui.session import DashboardSession
 from tspanel.ui.url import filters_from_query, query_from_filters
 
@@ -236,10 +236,12 @@ def test_downloads_neutralise_spreadsheet_formulas():
 
 def test_kpi_change_needs_a_whole_previous_period():
     current = {"start": "2026-03-09", "end": "2026-03-15", "days": 7, "total_flags": 21, "auto_blocked": 14}
-    current |= dict.fromkeys(("human_review", "sla_breach_rate_pct", "coordinated_pct", "ml_score_last_week"))
+    current |= dict.fromkeys(
+        ("human_review", "sla_breach_rate_pct", "coordinated_pct", "ml_score_first_week", "ml_score_last_week")
+    )
     previous = dict(current, start="2026-03-02", end="2026-03-08", total_flags=20)
-    assert with_change(current, previous, MON)["change"]["total_flags"] == 1
-    partial = with_change(current, previous, day(1))
+    assert compare_periods(current, previous, MON)["change"]["total_flags"] == 1
+    partial = compare_periods(current, previous, day(1))
     assert partial["previous"] is None and partial["note"] == "no earlier 7-day period in the data to compare with"
 
 

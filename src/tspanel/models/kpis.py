@@ -44,20 +44,7 @@ class KpiModel(DomainModel):
     def kpis_with_change(self) -> dict[str, Any]:
         """Current, previous and the change, for the KPI cards."""
         out = self.compute()
-        current, previous = out["current"], out["previous"]
-        if dt.date.fromisoformat(previous["start"]) < self.dataset.first_day:
-            # A partial earlier period would make every change look like growth.
-            return {
-                "current": current,
-                "previous": None,
-                "change": dict.fromkeys(KPI_KEYS),
-                "note": f"no earlier {current['days']}-day period in the data to compare with",
-            }
-        change = {
-            key: (current[key] - previous[key]) if current[key] is not None and previous[key] is not None else None
-            for key in KPI_KEYS
-        }
-        return {"current": current, "previous": previous, "change": change, "note": None}
+        return compare_periods(out["current"], out["previous"], self.dataset.first_day)
 
     def _kpis(self, start: dt.date, end: dt.date) -> tuple[pl.LazyFrame, Finish]:
         """One row of aggregates over [start, end]; the definitions are the issue's, exactly.
@@ -114,3 +101,23 @@ class KpiModel(DomainModel):
             }
 
         return query, finish
+
+
+def compare_periods(current: dict[str, Any], previous: dict[str, Any], first_day: dt.date) -> dict[str, Any]:
+    """Current, previous and the change of every KPI; no comparison against a partial earlier period.
+
+    When the previous period starts before the data does, it is partial and every change
+    would look like growth, so there is no comparison, only a note saying why.
+    """
+    if dt.date.fromisoformat(previous["start"]) < first_day:
+        return {
+            "current": current,
+            "previous": None,
+            "change": dict.fromkeys(KPI_KEYS),
+            "note": f"no earlier {current['days']}-day period in the data to compare with",
+        }
+    change = {
+        key: (current[key] - previous[key]) if current[key] is not None and previous[key] is not None else None
+        for key in KPI_KEYS
+    }
+    return {"current": current, "previous": previous, "change": change, "note": None}

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import panel as pn
 from panel.viewable import Viewer
 
+from tspanel.models.kpis import compare_periods
 from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_score, fmt_signed
 
 Kind = Literal["count", "pct", "score"]
@@ -45,30 +46,6 @@ KPI_CARDS: tuple[KpiSpec, ...] = (
         "mean of the daily mean classifier score over the last 7 selected days",
     ),
 )
-
-
-def with_change(current: dict[str, Any], previous: dict[str, Any], first_day: dt.date) -> dict[str, Any]:
-    """Current, previous and change from one refresh's KPI outputs (no second pass over the data).
-
-    Same rule as ``KpiModel.kpis_with_change``: when the previous period starts before the
-    data does it is partial, so there is no comparison, only a note saying why.
-    """
-    if dt.date.fromisoformat(previous["start"]) < first_day:
-        return {
-            "current": current,
-            "previous": None,
-            "change": {spec.key: None for spec in KPI_CARDS},
-            "note": f"no earlier {current['days']}-day period in the data to compare with",
-        }
-    change = {
-        spec.key: (
-            current[spec.key] - previous[spec.key]
-            if current[spec.key] is not None and previous[spec.key] is not None
-            else None
-        )
-        for spec in KPI_CARDS
-    }
-    return {"current": current, "previous": previous, "change": change, "note": None}
 
 
 def format_value(spec: KpiSpec, value: Any) -> str:
@@ -161,7 +138,7 @@ class KpiStrip(Viewer):
         self.update(result)
 
     def update(self, result: dict[str, Any]) -> None:
-        self.kpis = with_change(result["current"], result["previous"], self.first_day)
+        self.kpis = compare_periods(result["current"], result["previous"], self.first_day)
         self.pane.object = cards_html(self.kpis)
 
     @property
