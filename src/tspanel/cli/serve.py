@@ -14,6 +14,19 @@ DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
 
 
+SESSION_LIFETIME = {
+    "check_unused_sessions_milliseconds": 2_000,
+    "unused_session_lifetime_milliseconds": 5_000,
+}
+"""How soon a closed tab's session is freed: 5-7 s after its websocket closes (Bokeh: 15-32 s).
+
+A session holds its charts, results and page models (tens of MB at 1M flags); with Bokeh's
+defaults a team reloading pages kept a dozen dead sessions in memory at once. A browser
+slower than 5 s to open the websocket after loading the page is not refused: Bokeh builds
+the session again when it connects.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "serve",
@@ -149,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             start=False,
             num_procs=args.num_procs,
             title="tspanel",
+            **SESSION_LIFETIME,
         )
     except OSError as exc:
         raise TspanelError(
