@@ -47,10 +47,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tspanel.bench.docblocks import replace_block
+
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, bench/ comes first on sys.path, and bench/profile.py would shadow the standard
-# library's `profile`, which Panel imports through cProfile.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 DOC = REPO / "docs" / "reliability.md"
 ADDRESS = "127.0.0.1"  # never anything else: this opens many sessions and must not be reachable from outside
 START_SECONDS = 300
@@ -215,11 +214,16 @@ class Client:
 
     def __init__(self, url: str, arguments: dict[str, str] | None = None, timeout: float = 300.0):
         from bokeh.client import pull_session
+        from bokeh.events import DocumentReady
 
         self.timeout = timeout
         started = time.perf_counter()
         self.session = pull_session(url=url, arguments=arguments or None)
         self.open_s = time.perf_counter() - started
+        # A browser announces that the page is ready once BokehJS has rendered it; until then
+        # Panel holds back every chart update, and HoloViews re-queues each one on the server's
+        # event loop, over and over (a busy loop the server would spend its CPU on).
+        self.session.document.callbacks.send_event(DocumentReady())
         models = list(self.session.document.models)
         self.kpi = next(m for m in models if "ts-kpi-strip" in (getattr(m, "css_classes", None) or []))
         self.categories = next(m for m in models if getattr(m, "label", None) == "Categories" and hasattr(m, "options"))
@@ -609,15 +613,6 @@ def conditions_line(result: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> dict[str, str]:
     head = conditions_line(result)
     return {"load": head + load_table(result), "cycles": head + cycles_table(result)}
-
-
-def replace_block(text: str, name: str, body: str) -> str:
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    if begin not in text or end not in text:
-        return text.rstrip() + f"\n\n{begin}\n{body}{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{body}{end}{tail}"
 
 
 def write_doc(result: dict[str, Any], path: Path = DOC) -> None:

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tspanel.bench.docblocks import replace_block
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "performance.md"
 PLOT = REPO / "docs" / "img" / "performance.png"
@@ -149,15 +151,6 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-
-
-def replace_block(text: str, name: str, body: str) -> str:
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    if begin not in text or end not in text:
-        return text.rstrip() + f"\n\n{begin}\n{body}{end}\n"
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{body}{end}{tail}"
 
 
 def write_docs(results: list[dict[str, Any]], runs: int, dtypes: str | None) -> None:

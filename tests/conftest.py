@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,17 @@ REVIEWERS_CSV = "reviewer_id,capacity_per_day\nR1,40\n"
 
 Table = str | bytes | pl.DataFrame | None
 MakeDataset = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def generated_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3,000-flag synthetic world written as CSV by `tspanel generate` (for servers under test)."""
+    out = tmp_path_factory.mktemp("generated") / "data"
+    subprocess.run(
+        [sys.executable, "-m", "tspanel", "generate", str(out), "--flags", "3000", "--format", "csv", "-q"],
+        check=True,
+    )
+    return out
 
 
 @pytest.fixture

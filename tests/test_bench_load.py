@@ -19,16 +19,10 @@ from typing import Any
 
 import pytest
 
+from ui.dashboard import KPI_KEYS
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "load.py"
-KPI_KEYS = (
-    "total_flags",
-    "auto_blocked",
-    "human_review",
-    "sla_breach_rate_pct",
-    "coordinated_pct",
-    "ml_score_last_week",
-)
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +35,8 @@ def load() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("load") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "tspanel", "generate", str(out), "--flags", "3000", "--format", "csv", "-q"],
-        check=True,
-    )
-    return out
+def data(generated_small: Path) -> Path:
+    return generated_small
 
 
 def cli_kpis(data: Path, *args: str) -> dict[str, Any]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import socket
-import subprocess
-import sys
 import time
 import weakref
 from pathlib import Path
@@ -24,17 +22,7 @@ from serving import free_port
 CYCLES = 3
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("sessions") / "data"
-    subprocess.run(
-        [sys.executable, "-m", "tspanel", "generate", str(out), "--flags", "3000", "--format", "csv", "-q"],
-        check=True,
-    )
-    return out
-
-
-def test_closed_sessions_release_their_state(small_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closed_sessions_release_their_state(generated_small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import panel as pn
     from bokeh.client import pull_session
 
@@ -49,7 +37,7 @@ def test_closed_sessions_release_their_state(small_data: Path, monkeypatch: pyte
             refs.extend(weakref.ref(obj) for obj in (self, self.filters, self.dashboard))
 
     monkeypatch.setattr(session_module, "DashboardSession", Tracked)
-    dataset = app_module.shared_dataset(small_data)
+    dataset = app_module.shared_dataset(generated_small)
     port = free_port()
     server = pn.serve(
         {"/": lambda: app_module.create_app(dataset)},

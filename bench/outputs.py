@@ -1,6 +1,6 @@
 """Where a refresh spends its time: every output of Dashboard.refresh() timed on its own.
 
-    python bench/profile.py --data DIR [--runs 15] [--category spam]
+    python bench/outputs.py --data DIR [--runs 15] [--category spam]
 
 Prints one line per output (best of --runs, so load from other processes matters less),
 their sum, and the whole refresh (one collect_all). Profile before changing a query.
