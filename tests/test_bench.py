@@ -428,3 +428,30 @@ def test_a_duplicate_across_chunks_alone_is_caught(monkeypatch, tmp_path: Path) 
     monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 4)
     with pytest.raises(DataError, match=r"2 rows share their flag_id with another row \(first: 'f7'\)"):
         load_dataset(directory, materialise=True)
+
+
+def test_a_dataset_collected_while_the_cache_is_busy_neither_deadlocks_nor_keeps_its_results(fresh_cache) -> None:
+    """A garbage collection can run the dataset's finalizer inside the cache's own locked code."""
+    import gc
+
+    from tspanel.models.cache import dataset_token
+
+    class Data:
+        pass
+
+    holder = [Data()]
+    token = dataset_token(holder[0])
+    fresh_cache.get_or_compute((token, "kpis"), lambda: 1)
+    fresh_cache.get_or_compute(("other", "kpis"), lambda: 2)
+
+    def collected_inside_the_cache() -> None:
+        with fresh_cache._lock:  # what a collection triggered by an allocation in there looks like
+            holder.clear()
+            gc.collect()
+
+    worker = threading.Thread(target=collected_inside_the_cache, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "the finalizer deadlocked on the cache's lock"
+    assert fresh_cache.get_or_compute(("other", "kpis"), lambda: 3) == 2  # next use drops the dead dataset's
+    assert (token, "kpis") not in fresh_cache and ("other", "kpis") in fresh_cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import threading
 import weakref
 from collections import OrderedDict
@@ -39,17 +40,21 @@ class ResultCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._running: dict[Hashable, Future[Any]] = {}
+        self._discards: queue.SimpleQueue[Callable[[Hashable], bool]] = queue.SimpleQueue()
 
     def __len__(self) -> int:
+        self._apply_discards()
         with self._lock:
             return len(self._entries)
 
     def __contains__(self, key: Hashable) -> bool:
+        self._apply_discards()
         with self._lock:
             return key in self._entries
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for ``key``, computing it once if absent (callers wait for a running one)."""
+        self._apply_discards()
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -81,11 +86,31 @@ class ResultCache:
 
     def discard(self, predicate: Callable[[Hashable], bool]) -> int:
         """Drop the entries whose key matches; returns how many went."""
+        self._apply_discards()
         with self._lock:
             gone = [key for key in self._entries if predicate(key)]
             for key in gone:
                 del self._entries[key]
         return len(gone)
+
+    def discard_later(self, predicate: Callable[[Hashable], bool]) -> None:
+        """Drop the matching entries at the cache's next use; safe from a finalizer.
+
+        A garbage collection can run a finalizer in the middle of any code, including this
+        cache's own, with its lock held by the same thread: taking the lock there would
+        deadlock (it did, in a test run). ``SimpleQueue.put`` is safe to call from there.
+        """
+        self._discards.put(predicate)
+
+    def _apply_discards(self) -> None:
+        while True:
+            try:
+                predicate = self._discards.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                for key in [key for key in self._entries if predicate(key)]:
+                    del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -119,7 +144,7 @@ def dataset_token(dataset: Any) -> int:
         token = _tokens.get(dataset)
         if token is None:
             token = _tokens[dataset] = next(_counter)
-            weakref.finalize(dataset, RESULTS.discard, lambda key, t=token: _token_of(key) == t)
+            weakref.finalize(dataset, RESULTS.discard_later, lambda key, t=token: _token_of(key) == t)
         return token
 
 
