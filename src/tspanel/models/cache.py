@@ -86,12 +86,8 @@ class ResultCache:
 
     def discard(self, predicate: Callable[[Hashable], bool]) -> int:
         """Drop the entries whose key matches; returns how many went."""
-        self._apply_discards()
-        with self._lock:
-            gone = [key for key in self._entries if predicate(key)]
-            for key in gone:
-                del self._entries[key]
-        return len(gone)
+        self.discard_later(predicate)
+        return self._apply_discards()
 
     def discard_later(self, predicate: Callable[[Hashable], bool]) -> None:
         """Drop the matching entries at the cache's next use; safe from a finalizer.
@@ -102,15 +98,18 @@ class ResultCache:
         """
         self._discards.put(predicate)
 
-    def _apply_discards(self) -> None:
+    def _apply_discards(self) -> int:
+        """Carry out the queued discards; returns how many entries went."""
+        gone = 0
         while True:
             try:
                 predicate = self._discards.get_nowait()
             except queue.Empty:
-                return
+                return gone
             with self._lock:
                 for key in [key for key in self._entries if predicate(key)]:
                     del self._entries[key]
+                    gone += 1
 
     def clear(self) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ the server's event loop stay responsive, and sends the results to the existing p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import panel as pn
@@ -85,7 +85,11 @@ class DashboardSession(Viewer):
             sizing_mode="stretch_width",
             css_classes=["ts-tabs"],
         )
-        self._unopened = set(range(1, len(TAB_NAMES)))
+        self._unbuilt: dict[int, Callable[[], Any]] = {
+            1: lambda: self.classifier,
+            2: lambda: self.queue,
+            3: self._build_attacks,
+        }
         # Views of hidden tabs take a refresh when their tab is opened (see _apply).
         self._views: dict[str, Any] = {"volume": self.volume, "classifier": self.classifier, "queue": self.queue}
         self._pending: dict[str, dict[str, Any]] = {}
@@ -189,21 +193,19 @@ class DashboardSession(Viewer):
 
     def _tab_opened(self, *_: Any) -> None:
         index = self.tabs.active
-        if index in self._unopened:
-            self._unopened.discard(index)
+        build = self._unbuilt.pop(index, None)
+        if build is not None:
             holder = self._holders[index - 1]
-            holder.objects = [self._tab_content(index)]
+            holder.objects = [build()]
             holder.min_height = None
         name = self.open_tab
         if name in self._pending:
             with batched():
                 self._views[name].update(self._pending.pop(name))
 
-    def _tab_content(self, index: int) -> Any:
-        if index == 3:
-            self.attacks = attacks_tab(self.dataset, self.filters)
-            return self.attacks
-        return (self.volume, self.classifier, self.queue)[index]
+    def _build_attacks(self) -> Any:
+        self.attacks = attacks_tab(self.dataset, self.filters)
+        return self.attacks
 
     def __panel__(self) -> Any:
         return self.page
