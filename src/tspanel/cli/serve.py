@@ -8,7 +8,7 @@ import sys
 
 from tspanel.cli._common import add_data_argument
 from tspanel.errors import TspanelError
-from tspanel.server import add_security_arguments, exposure_from_args, is_loopback
+from tspanel.server import add_security_arguments, exposure_from_args
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -86,18 +86,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def websocket_origins(address: str, port: int) -> list[str]:
-    """The exact origins allowed to open a session: never a wildcard."""
-    origins = [f"{address}:{port}"]
-    if is_loopback(address):
-        origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
-    return list(dict.fromkeys(origins))
-
-
-def browser_url(address: str, port: int) -> str:
-    host = "localhost" if address in ("0.0.0.0", "::") else address
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port}/"
+def browser_url(origins: list[str]) -> str:
+    """The page's address on the first origin browsers may use: one on any other is refused its websocket."""
+    return f"http://{origins[0]}/"
 
 
 def free_port(address: str) -> int:
@@ -169,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
             "is another server using that port? Pick another with --port."
         ) from None
-    url = browser_url(args.address, port)
+    url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
         print(f"tspanel: serving {name} ({n_flags:,} flags{workers}) at {url}", flush=True)
