@@ -113,7 +113,7 @@ def test_a_shallow_lift_over_hours_is_caught_by_a_window() -> None:
     start = 10 * 24 + 12
     rate[start : start + 8] *= 1.4
     scored = detect_series(hourly_frame(rate, seed=2), "1h")
-    assert scored["point_z"][start : start + 8].max() < 3
+    assert scored["point_z"][start : start + 8].max() < DEFAULT_THRESHOLD - 0.5  # no hour alerts by itself
     alerted = hours_after(scored, start)
     assert alerted, "the lift was missed"
     # the windows name the hours that carry their excess, so the 8 hours make one alarm that
@@ -167,8 +167,8 @@ def test_a_return_to_normal_after_a_dip_is_not_a_sustained_excess() -> None:
     rate[dip : dip + 36] *= 0.4
     scored = detect_series(hourly_frame(rate, seed=1), "1h")
     assert scored["sustained_z"][dip + 36 : dip + 60].max() < 2
-    # single hours can still alert while the point forecast's level catches up (a few hours)
-    assert all(36 <= h < 42 for h in hours_after(scored, dip))
+    # single hours can still alert while the point forecast's level catches up (up to 8 hours)
+    assert all(36 <= h < 44 for h in hours_after(scored, dip))
 
 
 def test_windows_judge_small_counts_with_poisson_noise() -> None:

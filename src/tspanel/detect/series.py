@@ -14,9 +14,11 @@ alarms. Here every point is compared with a forecast made only from the points b
 * the noise is a count model: Poisson noise of the expected count plus an extra
   (over-dispersion) variance fitted robustly to the past forecast errors, so a jump from
   2 to 6 is not scored like a jump from 200 to 600;
-* the point score is the robust z of the excess, ``(log(1+x) - forecast) / noise``.
-  Errors enter the noise history clipped at the threshold, so an attack does not widen
-  the noise it is judged against;
+* the point score is the z of the count's exact tail under that model from 3 expected on,
+  and the robust z of the log-scale excess, ``(log(1+x) - forecast) / noise``, below
+  (:mod:`tspanel.detect.counts` says why). Errors enter the noise history as the log-scale
+  error of the same z, clipped at the threshold, so an attack does not widen the noise it
+  is judged against;
 * for sub-daily data, excesses too shallow for any single point are tested over windows
   of 1/8, 1/4, 1/2 and 1 day (3, 6, 12 and 24 hours for hourly data) with the same count
   model (see :func:`score_counts`); the strongest of these statistics is converted back
@@ -37,6 +39,7 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
+from tspanel.detect.counts import log_count_variance, point_z
 from tspanel.errors import DataError
 
 DEFAULT_THRESHOLD = 4.0
@@ -277,7 +280,7 @@ def score_counts(
         level[t], season[t], usual[t] = forecasts[best]
         e = level[t] + season[t]
         mu = max(math.expm1(e), 0.0)
-        pv = 1.0 / (mu + 1.0)  # Poisson variance of log(1 + x) near mu (conservative below mu = 3)
+        pv = log_count_variance(mu)
         past = errors[recent]
         known = ~np.isnan(past)
         if known.sum() >= settings.min_errors:
@@ -285,7 +288,7 @@ def score_counts(
         else:  # warm-up: the spread of the de-seasonalised history around its level
             extra = _warmup_variance(y, t, models[best], settings)
         s = math.sqrt(pv + extra)
-        z = (y[t] - e) / s
+        z = point_z(x[t], e, extra)
         expected[t], noise[t], point[t], chosen[t] = mu, s, z, models[best].name
         for i, (lv, sv, _) in forecasts.items():
             model_errors[i, t] = y[t] - lv - sv
