@@ -294,6 +294,47 @@ def bench_heldout(series: int, thresholds: list[float]) -> dict[float, dict[str,
     return results
 
 
+# --------------------------------------------------------------------------- quiet series
+
+QUIET_BASES = (1.0, 3.0, 5.0, 10.0, 30.0)  # mean counts an hour around which the daily cycle runs
+QUIET_SHAPES = (None, 20.0, 5.0)  # None: Poisson; else gamma-Poisson of that shape (over-dispersed)
+
+
+def quiet_series(base: float, shape: float | None, seed: int, days: int = 42) -> pl.DataFrame:
+    """An hourly count series with nothing unusual in it: a daily cycle, Poisson or over-dispersed."""
+    rng = np.random.default_rng(seed)
+    hour = np.arange(days * 24)
+    rate = base * np.exp(0.8 * np.sin(2 * np.pi * (hour % 24 - 6) / 24))
+    if shape is not None:
+        rate = rate * rng.gamma(shape, 1 / shape, rate.size)
+    stamps = [HELDOUT_START + dt.timedelta(hours=int(i)) for i in hour]
+    return pl.DataFrame({"timestamp": stamps, "value": rng.poisson(rate).astype(float)})
+
+
+def bench_quiet(series: int) -> dict[str, Any]:
+    """False alarms (runs of alerted hours) on quiet series, where every alarm is false."""
+    print(f"\n== Quiet hourly series: {series} per setting, 42 days each, nothing unusual in them ==")
+    start = time.perf_counter()
+    out: dict[str, Any] = {"alarms": 0, "days": 0.0, "by_setting": {}}
+    for shape in QUIET_SHAPES:
+        for base in QUIET_BASES:
+            alarms = 0
+            for seed in range(series):
+                flags = detect_series(quiet_series(base, shape, seed), "1h")["alert"].to_numpy()
+                alarms += int(np.count_nonzero(flags[1:] & ~flags[:-1]) + flags[0])
+            label = f"{'Poisson' if shape is None else f'gamma-Poisson shape {shape:g}'}, {base:g} an hour"
+            out["by_setting"][label] = alarms
+            out["alarms"] += alarms
+            out["days"] += series * 42
+    out["false_alarms_per_30_days"] = out["alarms"] / out["days"] * 30
+    by = ", ".join(f"{k}: {v}" for k, v in out["by_setting"].items() if v)
+    print(
+        f"  {out['alarms']} alarms in {out['days']:,.0f} days ({out['false_alarms_per_30_days']:.2f} per 30 days)"
+        f"  [{by or 'none'}]  [{time.perf_counter() - start:.0f} s]"
+    )
+    return out
+
+
 # --------------------------------------------------------------------------- threshold sweep
 
 
@@ -321,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--heldout", type=int, default=40, metavar="N", help="held-out synthetic hourly series (default 40; 0: skip)"
     )
+    parser.add_argument(
+        "--quiet", type=int, default=10, metavar="N", help="quiet hourly series per setting (default 10; 0: skip)"
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to FILE as JSON")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -335,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.heldout:
         swept = [3.5, DEFAULT_THRESHOLD, 4.5] if args.sweep else [DEFAULT_THRESHOLD]
         results["heldout"] = bench_heldout(args.heldout, swept)
+    if args.quiet:
+        results["quiet"] = bench_quiet(args.quiet)
     if args.sweep:
         sweep(seeds, nab, [3.0, 3.5, 4.0, 4.5, 5.0])
     if args.json:
