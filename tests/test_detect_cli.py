@@ -133,6 +133,31 @@ def test_series_runs_as_a_subprocess(tmp_path: Path) -> None:
         check=True,
     )
     assert "2026-01-11T03:00:00" in done.stdout
+    assert done.stderr == ""  # 168 bins: too short to need a progress line
+
+
+def test_a_long_series_reports_progress_on_stderr(tmp_path: Path) -> None:
+    # 31 weeks of hourly counts (5,208 bins, a few seconds): progress goes to stderr, a line per
+    # quarter when stderr is not a terminal, and stdout still holds exactly the JSON
+    rng = np.random.default_rng(3)
+    start = dt.datetime(2026, 1, 5)
+    hours = 31 * 7 * 24
+    counts = rng.poisson(50 + 30 * np.sin(2 * np.pi * (np.arange(hours) % 24 - 6) / 24))
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "timestamp,value\n"
+        + "".join(f"{start + dt.timedelta(hours=i):%Y-%m-%d %H:%M:%S},{c}\n" for i, c in enumerate(counts))
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tspanel", "detect", "--series", str(path), "--freq", "1h", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["points"] == 5208
+    lines = done.stderr.splitlines()
+    assert lines[-1] == "scoring 5,208 bins of 1h: done"
+    assert 3 <= len(lines) <= 5 and all(line.startswith("scoring 5,208 bins of 1h: ") for line in lines)
 
 
 @pytest.mark.parametrize(

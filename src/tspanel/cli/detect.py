@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from tspanel.cli._common import add_data_argument, iso_date
+
+PROGRESS_MIN_BINS = 5_000  # a series this long takes several seconds: show progress on stderr
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -106,7 +109,21 @@ def _run_series(args: argparse.Namespace) -> int:
     from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series, read_series_csv
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    scored = detect_series(read_series_csv(args.series), args.freq, threshold)
+    tty = sys.stderr.isatty()
+    printed: list[int] = []  # percentages shown so far (a log gets a line every 25%, a terminal every 5%)
+
+    def progress(done: int, total: int) -> None:
+        pct = 100 * done // total
+        if total < PROGRESS_MIN_BINS or (not tty and printed and pct // 25 == printed[-1] // 25):
+            return
+        printed.append(pct)
+        line = f"scoring {total:,} bins of {args.freq}: {pct}%"
+        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    scored = detect_series(read_series_csv(args.series), args.freq, threshold, progress)
+    if printed:
+        done = f"scoring {scored.height:,} bins of {args.freq}: done"
+        print(("\r" + done) if tty else done, file=sys.stderr, flush=True)
     hits = scored.filter("alert")
     alerts = [
         {
