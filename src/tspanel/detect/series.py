@@ -247,8 +247,8 @@ def score_counts(
     hour). A point that is an alert by itself enters the windows as its forecast, so one
     spike (reported already) does not keep them raised.
 
-    `progress(done, total)`, if given, is called every 5% of the points: months of 5-minute
-    data take a few seconds per 10,000 points.
+    `progress(done, total)`, if given, is called every 5% of the points: 5-minute data takes
+    about 10 s per 10,000 points.
     """
     x = np.asarray(counts, dtype=float)
     if x.ndim != 1 or np.any(~np.isfinite(x)) or np.any(x < 0):
@@ -360,7 +360,9 @@ def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:
     return int(np.count_nonzero(~np.isnan(stats[recent]))) >= 2 * settings.min_errors
 
 
-def _warmup_variance(y: np.ndarray, t: int, model: Model, settings: Settings, fitted_at: dict) -> float:
+def _warmup_variance(
+    y: np.ndarray, t: int, model: Model, settings: Settings, fitted_at: dict[tuple[str, int], float]
+) -> float:
     """The spread of the de-seasonalised history around its forecasts, before errors are known.
 
     `fitted_at` memoises each earlier point's forecast: warm-up asks for the same ones again at
