@@ -364,7 +364,7 @@ def test_a_bad_memory_budget_is_named(monkeypatch, parquet_world: Path) -> None:
 @pytest.mark.parametrize("storage", ["memory", "hybrid", "lazy"])
 def test_chunked_validation_gives_the_same_table_as_one_pass(monkeypatch, parquet_world: Path, storage: str) -> None:
     one_pass = load_dataset(parquet_world, materialise=True)
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 700)  # 9 chunks
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 700)  # 9 chunks
     size = source.estimate_size(source.scan_table(source.find_tables(parquet_world)["flags"]))
     assert size is not None
     budget = {"memory": size.total * 2, "hybrid": (size.hot + size.total) / 2, "lazy": size.hot / 2}[storage]
@@ -379,7 +379,7 @@ def test_chunked_validation_gives_the_same_table_as_one_pass(monkeypatch, parque
 
 
 def test_the_lazy_typed_copy_is_removed_with_its_dataset(monkeypatch, parquet_world: Path, tmp_path: Path) -> None:
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 1000)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 1000)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     lazy = load_dataset(parquet_world, materialise=False)
     (spill,) = tmp_path.glob("tspanel-flags-*")
@@ -412,10 +412,10 @@ def test_problems_found_in_a_later_chunk_are_reported_for_the_whole_table(monkey
     bad = _chunk(100, 3).with_columns(ml_score=pl.Series([0.5, 1.5, 0.5]))
     duplicate = _chunk(0, 1)  # f0 again, in another part file
     directory = _flags_dir(tmp_path, [_chunk(0, 4), _chunk(4, 4), bad, duplicate])
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 4)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 4)
     with pytest.raises(DataError) as chunked:
         load_dataset(directory, materialise=True)
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 1_000_000)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 1_000_000)
     with pytest.raises(DataError) as whole:
         load_dataset(directory, materialise=True)
     assert str(chunked.value) == str(whole.value)
@@ -425,7 +425,7 @@ def test_problems_found_in_a_later_chunk_are_reported_for_the_whole_table(monkey
 
 def test_a_duplicate_across_chunks_alone_is_caught(monkeypatch, tmp_path: Path) -> None:
     directory = _flags_dir(tmp_path, [_chunk(0, 4), _chunk(4, 4), _chunk(7, 2)])  # f7 twice, chunks 2 and 3
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 4)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 4)
     with pytest.raises(DataError, match=r"2 rows share their flag_id with another row \(first: 'f7'\)"):
         load_dataset(directory, materialise=True)
 

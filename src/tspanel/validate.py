@@ -128,8 +128,11 @@ def _type_name(dtype: pl.DataType) -> str:
 # --------------------------------------------------------------------------- conversion
 
 
-def _stripped(name: str) -> pl.Expr:
-    """A text column stripped of surrounding blanks, with blank text as missing (as an empty CSV cell)."""
+def stripped_text(name: str) -> pl.Expr:
+    """A text column stripped of surrounding blanks, with blank text as missing (as an empty CSV cell).
+
+    Public because the loader reads hybrid storage's cold columns with the same rule.
+    """
     stripped = pl.col(name).str.strip_chars()
     return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped).alias(name)
 
@@ -278,7 +281,7 @@ def _plan(schema: pl.Schema, table: Table) -> _Plan:
             continue
         dtype = schema[col.name]
         if dtype == pl.String:
-            plan.clean.append(_stripped(col.name))
+            plan.clean.append(stripped_text(col.name))
         converted = _convert(col, dtype, pl.col(col.name))
         if isinstance(converted, str):
             plan.problems.append(f"column {col.name!r} {converted}. Rewrite the file with the types in docs/data.md.")
