@@ -61,8 +61,7 @@ def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.f
             raise TspanelError(f"--{option}: unknown value(s) {', '.join(map(repr, unknown))}; choose from {hint}")
         chosen[option] = list(picked)
     start, end = getattr(args, "start", None), getattr(args, "end", None)
-    if start and end and start > end:
-        raise TspanelError(f"--start {start} is after --end {end}")
+    check_dates(start, end, dataset)
     return Filters(
         start=start,
         end=end,
@@ -71,3 +70,20 @@ def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.f
         severities=chosen["severity"],
         actions=chosen["action"],
     )
+
+
+def check_dates(start: dt.date | None, end: dt.date | None, dataset) -> None:
+    """Refuse a --start/--end range that selects no day of the data (it would count negative days).
+
+    A range that overlaps the data is clipped to it, as the dashboard does.
+    """
+    from tspanel.errors import TspanelError
+
+    if start and end and start > end:
+        raise TspanelError(f"--start {start} is after --end {end}")
+    first, last = dataset.first_day, dataset.last_day
+    covers = f"the data covers {first} to {last}"
+    if start is not None and start > last:
+        raise TspanelError(f"--start {start} is after the last day of the data: {covers}. Pick days in that range.")
+    if end is not None and end < first:
+        raise TspanelError(f"--end {end} is before the first day of the data: {covers}. Pick days in that range.")

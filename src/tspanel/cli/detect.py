@@ -159,7 +159,7 @@ def _run_series(args: argparse.Namespace) -> int:
 
 
 def _run_dataset(args: argparse.Namespace, method: str) -> int:
-    from tspanel.cli._common import open_dataset
+    from tspanel.cli._common import check_dates, open_dataset
     from tspanel.errors import TspanelError
     from tspanel.models.attacks import AttacksModel
     from tspanel.models.base import Unavailable
@@ -171,8 +171,7 @@ def _run_dataset(args: argparse.Namespace, method: str) -> int:
         if unknown:
             hint = ", ".join(known) if known else f"none: this dataset has no {option} column"
             raise TspanelError(f"--{option}: unknown value(s) {', '.join(map(repr, unknown))}; choose from {hint}")
-    if args.start and args.end and args.start > args.end:
-        raise TspanelError(f"--start {args.start} is after --end {args.end}")
+    check_dates(args.start, args.end, dataset)
     filters = Filters(start=args.start, end=args.end, categories=args.category or [], regions=args.region or [])
     model = AttacksModel(dataset, filters, method=method)
     if args.threshold is not None:

@@ -41,12 +41,11 @@ import numpy as np
 import polars as pl
 
 from tspanel.detect.counts import log_count_variance, point_z
+from tspanel.detect.signals import NORMAL_MAD
 from tspanel.errors import DataError
 
 DEFAULT_THRESHOLD = 4.0
 """Robust z of the excess above which a point is an alert (one-sided, about 3e-5 under normality)."""
-
-NORMAL_MAD = 0.6745  # median of |N(0, 1)|
 
 
 @dataclass(frozen=True)

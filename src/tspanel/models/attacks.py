@@ -16,7 +16,7 @@ import polars as pl
 
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
-from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.models.base import DomainModel, Unavailable
 from tspanel.models.cache import RESULTS, dataset_token
 
 # Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
@@ -141,13 +141,3 @@ class AttacksModel(DomainModel):
             self._cache_key("comparison", start, end),
             lambda: comparison(self.detection_flags(), self.columns, self.truth(), start=start, end=end),
         )
-
-    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
-        """The frame outputs, for dashboards that gather every model's outputs in one pass."""
-        events = self.known_events()
-        return {
-            "alerts": self.alerts().lazy(),
-            "daily_volume": self.daily_volume().lazy(),
-            "known_events": events if isinstance(events, Unavailable) else events.lazy(),
-            "comparison": self.comparison().lazy(),
-        }
