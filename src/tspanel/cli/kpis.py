@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"dataset": dataset.name, **kpis}, indent=2, default=str))
         return 0
-    print(f"{dataset.name}: {kpis['start']} to {kpis['end']} ({kpis['days']} days)")
+    print(f"{dataset.name}: {kpis['start']} to {kpis['end']} ({kpis['days']:,} days)")
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")

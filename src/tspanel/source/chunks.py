@@ -12,7 +12,7 @@ import polars as pl
 from tspanel.schema import FLAGS
 from tspanel.source.budget import COLD_COLUMNS
 from tspanel.source.dataset import Storage
-from tspanel.validate import TableResult, ValidatedTable, check_table
+from tspanel.validate import TableResult, ValidatedTable, check_table, span_problem
 
 VALIDATION_CHUNK_ROWS = 1_000_000  # big Parquet flags are checked this many rows at a time
 _SPILL_ROW_GROUP = 250_000  # row groups of the lazy mode's typed copy: date statistics prune them
@@ -68,7 +68,11 @@ def check_in_chunks(raw: pl.LazyFrame, label: str, storage: Storage, spill: Path
         if whole.table is None:
             return whole  # otherwise two ids merely share a hash: the chunks stand
     del ids
-    return TableResult(label, _merge_chunks(parts))  # empties `parts`
+    merged = _merge_chunks(parts)  # empties `parts`
+    if "first_day" in merged.stats and span_problem(label, merged.stats["first_day"], merged.stats["last_day"]):
+        del merged  # each chunk spans less than the whole: the whole-table check names the rows
+        return check_table(raw, FLAGS, label, materialise=False, require_rows=True)
+    return TableResult(label, merged)
 
 
 def _with_empty_columns(frame: pl.DataFrame, facts: ValidatedTable) -> pl.DataFrame:
