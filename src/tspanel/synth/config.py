@@ -120,8 +120,13 @@ class WorldConfig:
             raise TspanelError(f"seed must be a non-negative integer (got {self.seed!r})")
         if not isinstance(self.days, int) or self.days < 1:
             raise TspanelError(f"days must be a positive number of days (got {self.days!r})")
-        if self.days > 36_600:
-            raise TspanelError(f"days must be at most 36600 (100 years); got {self.days}")
+        from tspanel.validate import MAX_SPAN_ENV, max_span_days  # the contract's longest span
+
+        if self.days > (longest := max_span_days()):
+            raise TspanelError(
+                f"days must be at most {longest} (the longest span the data contract accepts, {MAX_SPAN_ENV}); "
+                f"got {self.days}"
+            )
         if not isinstance(self.start, dt.date) or isinstance(self.start, dt.datetime):
             raise TspanelError(f"start must be a date (got {self.start!r})")
         if self.flags is not None and (not isinstance(self.flags, int) or self.flags < 1):
