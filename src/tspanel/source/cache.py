@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tspanel.schema import ATTACKS, FLAGS, REVIEWERS
 from tspanel.source.dataset import Dataset
+from tspanel.source.files import dataset_directory
 from tspanel.source.loaders import load_dataset
 
 _cache_lock = threading.Lock()
@@ -31,15 +32,23 @@ def _stat_files(directory: Path) -> Iterator[tuple[str, int, int]]:
                 yield str(file.relative_to(directory)), stat.st_mtime_ns, stat.st_size
 
 
+def _resolved(path: str | Path) -> Path:
+    """The absolute path; a symbolic-link loop raises DataError, as load_dataset would."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: "Symlink loop" before Python 3.13
+        return dataset_directory(path)  # raises the DataError naming the problem
+
+
 def dataset_fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:
     """(file, mtime, size) of every table file: changes whenever the data on disk does."""
-    directory = Path(path).expanduser().resolve()
+    directory = _resolved(path)
     return tuple(_stat_files(directory)) if directory.is_dir() else ()
 
 
 def load_dataset_cached(path: str | Path, *, materialise: bool | None = None) -> Dataset:
     """load_dataset shared by every session of the process; reloads when a table file changes."""
-    key = (Path(path).expanduser().resolve(), materialise)
+    key = (_resolved(path), materialise)
     with _cache_lock:  # one load at a time: sessions opening together share the first one's result
         fingerprint = dataset_fingerprint(key[0])
         hit = _cache.get(key)

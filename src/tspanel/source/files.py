@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,9 +36,50 @@ class TableSource:
         return self.label
 
 
+def _kind_of(path: Path) -> str | None:
+    """What is at ``path`` ('file', 'dir', None when nothing); raises DataError for what cannot be read.
+
+    A named pipe (FIFO) or device would block the first read forever, and a symbolic-link
+    loop makes every path function fail, so both are refused here by name.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{path}: a symbolic link loop (a link leading back to itself). Fix the link.") from None
+        if os.path.lexists(path):
+            reason = "a broken symbolic link" if path.is_symlink() else (exc.strerror or str(exc))
+            raise DataError(f"{path}: cannot be read ({reason}). Fix or remove it.") from None
+        return None
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    what = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "not a regular file"
+    raise DataError(f"{path.name} is {what}; a table must be a regular file (or a directory of Parquet files).")
+
+
+def dataset_directory(path: str | Path) -> Path:
+    """``path`` as a dataset directory; raises DataError when it is missing, a file or unreadable."""
+    directory = Path(path).expanduser()
+    kind = _kind_of(directory)
+    if kind is None:
+        raise DataError(f"{directory}: no such directory. Give the path of a dataset directory (see docs/data.md).")
+    if kind != "dir":
+        raise DataError(
+            f"{directory} is a file, not a directory. Give the directory that holds flags and reviewers files."
+        )
+    return directory
+
+
 def _candidates(directory: Path, table: Table) -> list[Path]:
-    files = [directory / f"{table.name}.csv", directory / f"{table.name}.parquet"]
-    return [p for p in files if p.exists()] + [p for p in [directory / table.name] if p.is_dir()]
+    found = []
+    for path in (directory / f"{table.name}.csv", directory / f"{table.name}.parquet"):
+        if _kind_of(path) is not None:
+            found.append(path)
+    if _kind_of(directory / table.name) == "dir":
+        found.append(directory / table.name)
+    return found
 
 
 def _parquet_parts(folder: Path) -> tuple[Path, ...]:
@@ -60,7 +104,7 @@ def find_table(directory: Path, table: Table) -> TableSource | None:
     if not found:
         return None
     path = found[0]
-    if path.is_dir():
+    if _kind_of(path) == "dir":
         parts = _parquet_parts(path)
         if not parts:
             raise DataError(
@@ -83,12 +127,7 @@ def _missing_table_message(directory: Path, table: Table) -> str:
 
 def find_tables(directory: Path) -> dict[str, TableSource]:
     """Locate every table of a dataset directory; all missing or ambiguous tables are reported together."""
-    if not directory.exists():
-        raise DataError(f"{directory}: no such directory. Give the path of a dataset directory (see docs/data.md).")
-    if not directory.is_dir():
-        raise DataError(
-            f"{directory} is a file, not a directory. Give the directory that holds flags and reviewers files."
-        )
+    directory = dataset_directory(directory)
     sources: dict[str, TableSource] = {}
     problems: list[str] = []
     for table in (FLAGS, REVIEWERS, ATTACKS):
