@@ -37,8 +37,12 @@ def to_csv(data: pl.DataFrame | dict[str, Any]) -> str:
 
 
 def csv_buffer(data: pl.DataFrame | dict[str, Any]) -> io.BytesIO:
-    """What a download button serves: UTF-8 with a BOM so Excel picks the encoding."""
-    return io.BytesIO(("\ufeff" + to_csv(data)).encode("utf-8"))
+    """What a download button serves: UTF-8 with a BOM so Excel picks the encoding.
+
+    NUL (which Parquet strings may hold) becomes U+FFFD: CSV readers stop at a NUL or refuse
+    the file ("line contains NUL"), and the replacement still shows a character was there.
+    """
+    return io.BytesIO(("\ufeff" + to_csv(data).replace("\x00", "\ufffd")).encode("utf-8"))
 
 
 def _plain(value: Any) -> Any:
