@@ -92,32 +92,10 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# The comparison engines and the module each needs; DuckDB comes only with the bench extra.
-ENGINE_MODULES: dict[str, str] = {"polars": "polars", "pandas": "pandas", "duckdb": "duckdb"}
-
-
-def _check_engines(engines: tuple[str, ...]) -> None:
-    """Refuse unknown engines, and engines whose library is not installed, before any work."""
-    import importlib.util
-
-    unknown = [e for e in engines if e not in ENGINE_MODULES]
-    if unknown:
-        names = ", ".join(map(repr, unknown))
-        raise TspanelError(f"--engines: unknown engine(s) {names}; choose from polars, pandas, duckdb")
-    missing = [e for e in engines if importlib.util.find_spec(ENGINE_MODULES[e]) is None]
-    if missing:
-        others = ",".join(e for e in engines if e not in missing)
-        raise TspanelError(
-            f"the {' and '.join(missing)} comparison needs the bench extra: pip install 'tspanel[bench]' "
-            f"(from a checkout: pip install -e '.[bench]'), or leave it out with --engines {others}"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     from tspanel.bench import BenchConfig, run_bench
 
     engines = tuple(dict.fromkeys(["polars", *(e.strip().lower() for e in args.engines.split(",") if e.strip())]))
-    _check_engines(engines)
     if args.data is not None and not args.data.exists():
         raise TspanelError(f"--data {args.data}: no such directory")
 
