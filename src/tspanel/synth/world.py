@@ -11,6 +11,7 @@ from tspanel.errors import TspanelError
 from tspanel.synth.config import WorldConfig
 from tspanel.synth.day import day_flags
 from tspanel.synth.plan import Plan, attacks_frame, make_plan
+from tspanel.synth.queue import simulate_world_queue
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ def expected_flags(config: WorldConfig) -> float:
 def plan_chunks(plan: Plan, chunk_days: int) -> Iterator[pl.DataFrame]:
     """Flags of an already-made plan, `chunk_days` days at a time."""
     days = plan.config.days
+    queue = simulate_world_queue(plan)
     for first in range(0, days, chunk_days):
-        frames = [day_flags(plan, d) for d in range(first, min(first + chunk_days, days))]
+        frames = [day_flags(plan, d, queue.day(d)) for d in range(first, min(first + chunk_days, days))]
         yield pl.concat(frames, how="vertical")
 
 
