@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -64,6 +65,11 @@ class Roster:
     def size(self) -> int:
         return len(self.team)
 
+    @cached_property
+    def slots(self) -> np.ndarray:
+        """`on_shift()`, computed once per roster."""
+        return self.on_shift()
+
     def on_shift(self) -> np.ndarray:
         """(reviewers, WEEK_STEPS) bool: on shift in each 15-minute slot of a UTC week (Monday 00:00 first)."""
         mid = (np.arange(WEEK_STEPS) + 0.5) * STEP_HOURS
@@ -74,7 +80,7 @@ class Roster:
     def team_rate(self, team: int, scale: float = 1.0) -> np.ndarray:
         """Work hours per hour the team supplies in each slot of the week."""
         members = self.team == team
-        return scale * (self.on_shift()[members].T @ self.rate[members])
+        return scale * (self.slots[members].T @ self.rate[members])
 
     def weekly_hours(self) -> float:
         """Hours of standard work the whole roster supplies in a week."""
@@ -118,7 +124,7 @@ def simulate(
     steps = max(0, math.ceil(horizon / STEP_HOURS - 1e-9))
     first_slot = round(week_offset / STEP_HOURS)
     slots = (first_slot + np.arange(steps)) % WEEK_STEPS
-    on = roster.on_shift()
+    on = roster.slots
     for t in np.unique(team):
         cases = np.flatnonzero(team == t)
         members = np.flatnonzero(roster.team == t)
@@ -139,13 +145,18 @@ def simulate(
 def _run_team(
     arrival: np.ndarray, severity: np.ndarray, work: np.ndarray, cases: np.ndarray, rate: list[float], start: np.ndarray
 ) -> None:
-    """Fill `start` for the team's cases: pooled work in priority order, step by step."""
+    """Fill `start` for the team's cases: pooled work in priority order, step by step.
+
+    The loop only moves pointers (bisect on Python lists); each queue's start times are then
+    filled in one vectorised pass from the recorded segments.
+    """
     queues = []
     for s in PRIORITY:
         idx = cases[severity[cases] == s]
         idx = idx[np.argsort(arrival[idx], kind="stable")]
         cum = np.concatenate([[0.0], np.cumsum(work[idx])])
-        queues.append([idx, arrival[idx], arrival[idx].tolist(), cum, cum.tolist(), 0])
+        queues.append((idx, arrival[idx].tolist(), cum.tolist(), []))
+    pointers = [0] * len(queues)
     carried = 0.0  # work of cases started in an earlier step still running into this one
     for k, r in enumerate(rate):
         if r <= 0.0:
@@ -157,21 +168,29 @@ def _run_team(
         used = carried
         t0 = k * STEP_HOURS
         t1 = t0 + STEP_HOURS
-        for q in queues:
-            idx, arr, arr_list, cum, cum_list, p = q
+        for qi, (_, arr_list, cum_list, segments) in enumerate(queues):
+            p = pointers[qi]
             if p >= len(arr_list) or arr_list[p] > t1:
                 continue
             e = bisect_right(arr_list, t1, p)
             base = cum_list[p]
-            i = bisect_left(cum_list, base + supply - used, p, e)
-            i = max(i, p + 1)
-            when = t0 + (used + cum[p:i] - base) / r
-            start[idx[p:i]] = np.maximum(when, arr[p:i])
+            i = max(bisect_left(cum_list, base + supply - used, p, e), p + 1)
+            segments.append((p, i, t0 + (used - base) / r, r))  # start of case m: t0 + (used + cum[m] - base) / r
             used += cum_list[i] - base
-            q[5] = i
+            pointers[qi] = i
             if used >= supply:
                 break
         carried = max(0.0, used - supply)
+    for (idx, _, cum_list, segments), end in zip(queues, pointers, strict=True):
+        if not segments:
+            continue
+        seg = np.array(segments)
+        counts = (seg[:, 1] - seg[:, 0]).astype(np.int64)
+        offset = np.repeat(seg[:, 2], counts)
+        r = np.repeat(seg[:, 3], counts)
+        cum = np.asarray(cum_list[:end])
+        when = offset + cum / r
+        start[idx[:end]] = np.maximum(when, arrival[idx[:end]])
 
 
 def _pick_reviewers(slot: np.ndarray, u: np.ndarray, on: np.ndarray, rate: np.ndarray) -> np.ndarray:

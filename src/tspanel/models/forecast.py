@@ -144,6 +144,7 @@ class Forecast:
     method: str
     error_pct: float | None  # the chosen method's backtest MAPE of daily totals
     errors: pl.DataFrame
+    weekly_ratio: np.ndarray  # actual / forecast of each backtest week: the forecast's measured error
 
 
 def forecast_next_week(counts: pl.DataFrame, severities: tuple[str, ...]) -> Forecast | None:
@@ -193,6 +194,7 @@ def forecast_next_week(counts: pl.DataFrame, severities: tuple[str, ...]) -> For
         method=method,
         error_pct=err,
         errors=bt.errors,
+        weekly_ratio=bt.weekly_ratio,
     )
 
 

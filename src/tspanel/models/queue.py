@@ -305,7 +305,7 @@ class QueueModel(DomainModel):
         hours = (pl.col("resolved_at") - pl.col("assigned_at")).dt.total_seconds(fractional=True) / 3600
         frame = (
             self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
-            .filter(hours.is_not_null(), hours >= 0)
+            .filter(hours.is_not_null(), hours >= 0, pl.col("resolved_at") <= pl.lit(self.as_of_time()))
             .select(hours.alias("h"), pl.col("severity").cast(pl.String))
             .tail(20_000)
             .collect()

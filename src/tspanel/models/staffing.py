@@ -78,8 +78,10 @@ class Outcome:
     meets: bool
 
 
-def _draw_arrivals(week: Week, rng: np.random.Generator, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson arrivals of the forecast per day and severity, placed by the hour profile."""
+def _draw_arrivals(
+    week: Week, rng: np.random.Generator, days: int, level: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson arrivals of the forecast (times `level`) per day and severity, placed by the hour profile."""
     daily = week.forecast.daily
     dates = sorted(set(daily["date"]))
     means = np.zeros((len(dates), len(SEVERITIES)))
@@ -90,7 +92,7 @@ def _draw_arrivals(week: Week, rng: np.random.Generator, days: int) -> tuple[np.
     for d in range(days):
         dow = (start_dow + d) % 7
         for s, mean in enumerate(means[d % len(dates)] if len(dates) else []):
-            k = int(rng.poisson(mean))
+            k = int(rng.poisson(mean * level))
             if k == 0:
                 continue
             hour = rng.choice(24, size=k, p=week.hour_profile[dow])
@@ -127,12 +129,21 @@ class Scenario:
     n_backlog: int
 
 
+def levels(week: Week, replications: int = REPLICATIONS) -> np.ndarray:
+    """Volume multipliers of the replications: evenly spaced quantiles of the forecast's backtest
+    actual/forecast ratios, so the expected breach rate carries the forecast's measured error."""
+    ratios = week.forecast.weekly_ratio
+    if len(ratios) < 2:
+        return np.ones(replications)
+    return np.quantile(ratios, (np.arange(replications) + 0.5) / replications)
+
+
 def scenarios(week: Week, seed: int = 0, replications: int = REPLICATIONS) -> list[Scenario]:
     """Common random numbers: the same scenarios are replayed for every headcount."""
     out = []
-    for r in range(replications):
+    for r, level in enumerate(levels(week, replications)):
         rng = np.random.default_rng([seed, r])
-        arr, sev = _draw_arrivals(week, rng, 14)  # week 2 lets week 1's last cases finish under load
+        arr, sev = _draw_arrivals(week, rng, 14, float(level))  # week 2 lets week 1's last cases finish
         arrival = np.concatenate([-week.backlog_age_h, arr])
         severity = np.concatenate([week.backlog_severity, sev]).astype(np.int64)
         work = _service(week, severity, rng)
@@ -206,13 +217,19 @@ def plan_staffing(
         return cache[n]
 
     ceiling = 4 * n_today + 10
-    needed: int | None = None
-    if at(ceiling).meets:
-        lo, hi = 0, ceiling  # invariant: hi meets, lo does not (0 reviewers never meet with any case)
+
+    def smallest(ok: Any) -> int | None:
+        """Bisection for the fewest reviewers passing `ok` (monotone: more reviewers never wait longer)."""
+        if not ok(at(ceiling)):
+            return None
+        lo, hi = 0, ceiling  # invariant: hi passes, lo does not (0 reviewers serve nobody)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if mid > 0 and at(mid).meets else (mid, hi)
-        needed = hi
+            lo, hi = (lo, mid) if ok(at(mid)) else (mid, hi)
+        return hi
+
+    needed = smallest(lambda o: o.meets)
+    sla_only = smallest(lambda o: o.breach_pct is None or o.breach_pct <= target_pct)
     top = max(n_today, needed or ceiling)
     low = max(1, 0.5 * min(n_today, needed or n_today))
     grid = {max(1, round(v)) for v in np.linspace(low, 1.25 * top + 1, CURVE_POINTS)}
@@ -249,8 +266,9 @@ def plan_staffing(
         "expected_backlog_at_roster": roster_out.backlog_end,
         "expected_breach_pct_recommended": best.breach_pct if best else None,
         "erlang_c_reviewers": erlang,
+        "reviewers_for_sla_alone": sla_only,
         "curve": curve,
-        "arithmetic": arithmetic(week, sla_hours, target_pct, needed, roster_out, best, erlang, ceiling),
+        "arithmetic": arithmetic(week, sla_hours, target_pct, needed, roster_out, best, erlang, ceiling, sla_only),
     }
 
 
@@ -267,6 +285,7 @@ def arithmetic(
     best: Outcome | None,
     erlang: int | None,
     ceiling: int,
+    sla_only: int | None = None,
 ) -> str:
     """The recommendation and how it was reached, in words (the card, the CLI and the report quote it)."""
     f = week.forecast
@@ -287,6 +306,8 @@ def arithmetic(
         f"; {needed} reviewers are the fewest that keep breaches at or under {target_pct:g}% "
         f"({_pct(best.breach_pct if best else None)}) and clear today's backlog within {BACKLOG_DAYS} days"
     )
+    if sla_only is not None and sla_only < needed:
+        tail += f" (the breach target alone needs {sla_only}; clearing the backlog needs the rest)"
     gap = needed - n_today
     verdict = f", {gap} more than on the roster." if gap > 0 else "; the roster covers it."
     sanity = (

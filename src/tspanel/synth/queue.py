@@ -38,33 +38,49 @@ class WorldQueue:
         return DayQueue(self.start_s[sl], self.end_s[sl], self.reviewer[sl])
 
 
-def simulate_world_queue(plan: Plan) -> WorldQueue:
-    """Replay the days' arrivals and run the queue over the whole world."""
+@dataclass(frozen=True)
+class Arrivals:
+    """Every human-review case of a world, in day and draw order (what the queue is fed)."""
+
+    hours: np.ndarray  # arrival, hours since the world's first midnight
+    severity: np.ndarray  # 0..3
+    work: np.ndarray  # standard hours of hands-on work
+    pick: np.ndarray  # uniform choosing the reviewer
+    counts: list[int]  # cases per day
+
+
+def world_arrivals(plan: Plan) -> Arrivals:
+    """Replay each day's draws (without id hashing) and keep the human-review cases."""
     from tspanel.synth.day import case_work, day_draws  # day imports this module's DayQueue
 
-    arrival, sev, team, work, pick, counts = [], [], [], [], [], []
+    arrival, sev, work, pick, counts = [], [], [], [], []
     for d in range(plan.config.days):
         draws = day_draws(plan, d, ids=False)
         hr = draws["hr"]
         arrival.append((d * 86_400 + draws["secs"][hr]) / 3600.0)
         sev.append(draws["sev"][hr])
-        team.append(np.zeros(int(hr.sum()), dtype=np.int64))  # one follow-the-sun pool
         work.append(case_work(draws["sev"][hr], draws["z_work"][hr]))
         pick.append(draws["u_rev"][hr])
         counts.append(int(hr.sum()))
+    return Arrivals(np.concatenate(arrival), np.concatenate(sev), np.concatenate(work), np.concatenate(pick), counts)
+
+
+def simulate_world_queue(plan: Plan) -> WorldQueue:
+    """Run the queue over the whole world: one follow-the-sun pool of the plan's reviewers."""
+    a = world_arrivals(plan)
     result = simulate(
-        np.concatenate(arrival),
-        np.concatenate(sev),
-        np.concatenate(team),
-        np.concatenate(work),
+        a.hours,
+        a.severity,
+        np.zeros(len(a.hours), dtype=np.int64),
+        a.work,
         plan.roster,
         plan.config.days * 24.0,
         week_offset=plan.config.start.weekday() * 24.0,
-        pick=np.concatenate(pick),
+        pick=a.pick,
     )
     return WorldQueue(
         start_s=plan.start_s + result.start * 3600.0,
         end_s=plan.start_s + result.end * 3600.0,
         reviewer=result.reviewer,
-        offsets=np.concatenate([[0], np.cumsum(counts)]),
+        offsets=np.concatenate([[0], np.cumsum(a.counts)]),
     )
