@@ -203,9 +203,7 @@ def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int |
     return None
 
 
-def plan_staffing(
-    week: Week, sla_hours: float, target_pct: float = TARGET_BREACH_PCT, seed: int = 0
-) -> dict[str, Any]:
+def plan_staffing(week: Week, sla_hours: float, target_pct: float = TARGET_BREACH_PCT, seed: int = 0) -> dict[str, Any]:
     """Smallest headcount meeting the target, the curve around it and the arithmetic in words."""
     cases = scenarios(week, seed)
     n_today = week.roster.size
