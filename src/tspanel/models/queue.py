@@ -265,6 +265,7 @@ class QueueModel(DomainModel):
                 hour_profile=self._hour_profile(end),
                 roster=staffing.roster_from_frame(reviewers),
                 mean_capacity=float(mean_capacity),
+                headcount=reviewers.height,
             )
             plan = staffing.plan_staffing(week, sla_hours, target)
             return {

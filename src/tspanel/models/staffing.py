@@ -21,6 +21,8 @@ from tspanel.models.forecast import Forecast
 from tspanel.queue_sim import (
     DEFAULT_SHIFT_START_UTC,
     SHIFT_HOURS,
+    STEP_HOURS,
+    WEEK_STEPS,
     Roster,
     parse_working_days,
     simulate,
@@ -47,13 +49,29 @@ class Week:
     hour_profile: np.ndarray  # (7, 24) share of a weekday's arrivals in each UTC hour
     roster: Roster  # today's reviewers; rate 1 = a reviewer of mean capacity
     mean_capacity: float
+    headcount: int  # reviewers on the roster today (the roster may hold pseudo-shifts, see roster_from_frame)
 
 
 def roster_from_frame(reviewers: pl.DataFrame) -> Roster:
-    """Today's roster as one pool; missing shift columns default to 09:00 UTC, Monday to Friday."""
+    """Today's roster as one pool (rate 1 = a reviewer of mean capacity).
+
+    Without `shift_start_utc` and `working_days` the rota is unknown; the model then assumes
+    shifts spread evenly over the week (five 8-hour shifts per reviewer, 21 shift slots a week),
+    the most favourable rota for a given headcount. Missing values in present columns default to
+    09:00 UTC, Monday to Friday.
+    """
     n = reviewers.height
     capacity = reviewers["capacity_per_day"].cast(pl.Float64).fill_null(0.0).to_numpy()
     mean = capacity.mean() if n and capacity.mean() > 0 else 1.0
+    if "shift_start_utc" not in reviewers.columns and "working_days" not in reviewers.columns:
+        slots = 21  # 7 days x 3 shifts
+        per_slot = (capacity / mean).sum() * 5 / slots
+        return Roster(
+            team=np.zeros(slots, dtype=np.int64),
+            rate=np.full(slots, per_slot),
+            shift_start=np.tile([0.0, 8.0, 16.0], 7),
+            working_days=np.repeat(np.eye(7, dtype=bool), 3, axis=0),
+        )
     if "shift_start_utc" in reviewers.columns:
         start = reviewers["shift_start_utc"].cast(pl.Float64).fill_null(DEFAULT_SHIFT_START_UTC).to_numpy() % 24.0
     else:
@@ -155,7 +173,7 @@ def run_week(
     week: Week, cases: list[Scenario], reviewers: int, sla_hours: float, target_pct: float = TARGET_BREACH_PCT
 ) -> Outcome:
     """Simulate `reviewers` on today's rota (each slot's on-shift capacity scaled) over each scenario."""
-    n_today = max(week.roster.size, 1)
+    n_today = max(week.headcount, 1)
     breaches, eligible, end_backlog, left = 0, 0, [], []
     for sc in cases:
         res = simulate(
@@ -177,7 +195,10 @@ def run_week(
         end_backlog.append(int(((sc.arrival < WEEK_H) & (done > WEEK_H)).sum()))
         left.append(int((done[: sc.n_backlog] > BACKLOG_DAYS * 24.0).sum()))
     breach = 100 * breaches / eligible if eligible else None
-    meets = (breach is None or breach <= target_pct) and max(left, default=0) == 0
+    # A team that meets the SLA on high/critical cases while low ones pile up is not enough:
+    # the queue must also keep up: over the week it grows by less than one day's intake.
+    keeps_up = float(np.mean(end_backlog)) <= len(week.backlog_age_h) + max(week.forecast.total / 7, 1.0)
+    meets = (breach is None or breach <= target_pct) and max(left, default=0) == 0 and keeps_up
     return Outcome(reviewers, breach, float(np.mean(end_backlog)), float(np.mean(left)), meets)
 
 
@@ -186,7 +207,8 @@ def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int |
     lam = week.forecast.total / WEEK_H
     pooled = np.concatenate([v for v in week.service_h.values() if len(v)] or [np.zeros(0)])
     service = float(pooled.mean()) if len(pooled) else SHIFT_HOURS / max(week.mean_capacity, 1e-9)
-    on_share = float(week.roster.working_days.sum(axis=1).mean() * SHIFT_HOURS / WEEK_H) if week.roster.size else 0
+    # Share of the week an average reviewer is on shift (rates are 1 for a reviewer of mean capacity).
+    on_share = week.roster.weekly_hours() / (WEEK_H * week.headcount) if week.headcount else 0.0
     if lam <= 0 or service <= 0 or on_share <= 0:
         return None
     a = lam * service
@@ -206,7 +228,7 @@ def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int |
 def plan_staffing(week: Week, sla_hours: float, target_pct: float = TARGET_BREACH_PCT, seed: int = 0) -> dict[str, Any]:
     """Smallest headcount meeting the target, the curve around it and the arithmetic in words."""
     cases = scenarios(week, seed)
-    n_today = week.roster.size
+    n_today = week.headcount
     cache: dict[int, Outcome] = {}
 
     def at(n: int) -> Outcome:
@@ -226,7 +248,8 @@ def plan_staffing(week: Week, sla_hours: float, target_pct: float = TARGET_BREAC
             lo, hi = (lo, mid) if ok(at(mid)) else (mid, hi)
         return hi
 
-    needed = smallest(lambda o: o.meets)
+    nothing = week.forecast.total <= 0 and len(week.backlog_age_h) == 0
+    needed = 0 if nothing else smallest(lambda o: o.meets)  # nothing to review: nobody needed
     sla_only = smallest(lambda o: o.breach_pct is None or o.breach_pct <= target_pct)
     top = max(n_today, needed or ceiling)
     low = max(1, 0.5 * min(n_today, needed or n_today))
@@ -270,6 +293,24 @@ def plan_staffing(week: Week, sla_hours: float, target_pct: float = TARGET_BREAC
     }
 
 
+def _longest_gap_hours(roster: Roster) -> float:
+    """Longest stretch of the week (hours, wrapping around) with nobody on shift."""
+    covered = roster.slots.any(axis=0) if roster.size else np.zeros(WEEK_STEPS, dtype=bool)
+    if covered.all():
+        return 0.0
+    if not covered.any():
+        return WEEK_H
+    run = best = 0
+    for c in np.concatenate([covered, covered]):
+        run = 0 if c else run + 1
+        best = max(best, run)
+    return min(best, WEEK_STEPS) * STEP_HOURS
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
@@ -291,18 +332,27 @@ def arithmetic(
         f" (80% interval {f.low_80:,.0f}-{f.high_80:,.0f})" if f.low_80 is not None and f.high_80 is not None else ""
     )
     error = f", backtest error {f.error_pct:.1f}% MAPE per day" if f.error_pct is not None else ""
-    n_today = week.roster.size
+    n_today = week.headcount
     head = (
         f"Forecast {f.total:,.0f} human-review cases next week{interval} by {f.method.replace('_', ' ')}{error}; "
-        f"{len(week.backlog_age_h):,} cases open now. Re-simulating the week with today's rota, priority by "
-        f"severity and the measured service times: {n_today} reviewers leave {_pct(roster_out.breach_pct)} of "
+        f"{_n(len(week.backlog_age_h), 'case')} open now. Re-simulating the week with today's rota, priority by "
+        f"severity and the measured service times: {_n(n_today, 'reviewer')} leave {_pct(roster_out.breach_pct)} of "
         f"high/critical cases over {sla_hours:g} h and {roster_out.backlog_end:,.0f} open at the week's end"
     )
     if needed is None:
-        return head + f"; even {ceiling} reviewers do not reach at most {target_pct:g}% with the backlog cleared."
+        gap = _longest_gap_hours(week.roster)
+        why = (
+            f" The rota leaves {gap:g} hours in a row with nobody on shift, so more people on the same rota cannot "
+            "meet it: cover those hours."
+            if gap > sla_hours / 2
+            else ""
+        )
+        return head + f"; even {ceiling} reviewers do not reach at most {target_pct:g}% with the backlog cleared." + why
     tail = (
-        f"; {needed} reviewers are the fewest that keep breaches at or under {target_pct:g}% "
-        f"({_pct(best.breach_pct if best else None)}) and clear today's backlog within {BACKLOG_DAYS} days"
+        f"; {_n(needed, 'reviewer')} {'is' if needed == 1 else 'are'} the fewest that keep breaches "
+        f"at or under {target_pct:g}% "
+        f"({_pct(best.breach_pct if best else None)}), clear today's backlog within {BACKLOG_DAYS} days "
+        "and keep up with the intake"
     )
     if sla_only is not None and sla_only < needed:
         tail += f" (the breach target alone needs {sla_only}; clearing the backlog needs the rest)"

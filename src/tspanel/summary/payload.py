@@ -13,7 +13,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from tspanel.errors import DataError
 
@@ -71,12 +71,18 @@ class AttackFacts(TypedDict):
 
 
 class StaffingFacts(TypedDict):
-    reviewers_needed: int
+    reviewers_needed: int | None  # None: not enough data (never 0)
     current_reviewers: int
     forecast_cases_7d: float
     mean_capacity_per_day: float
     target_utilisation: float
     arithmetic: str
+    # From the queue re-simulation (tspanel.models.staffing); absent in payloads written before it.
+    expected_breach_pct_at_roster: NotRequired[float | None]
+    forecast_error_pct: NotRequired[float | None]
+    forecast_low_80: NotRequired[float | None]
+    forecast_high_80: NotRequired[float | None]
+    target_breach_pct: NotRequired[float | None]
 
 
 class WeeklyPayload(TypedDict):
@@ -94,6 +100,7 @@ class WeeklyPayload(TypedDict):
 
 # Field kinds understood by the validator below.
 _INT, _NUM, _OPT_NUM, _STR, _OPT_STR, _DATE = "int", "number", "number|null", "str", "str|null", "date"
+_OPT_INT = "int|null"
 
 _WEEK = {"start": _DATE, "end": _DATE, "previous_start": _DATE, "previous_end": _DATE}
 _TOTALS = {"flags": _INT, "previous_flags": _INT, "change_pct": _OPT_NUM, "auto_blocked": _INT, "human_review": _INT}
@@ -103,12 +110,19 @@ _QUEUE = {"backlog": _INT, "oldest_open_hours": _OPT_NUM}
 _CLASSIFIER = {"score": _OPT_NUM, "rolling_score": _OPT_NUM, "baseline": _NUM, "threshold": _NUM, "state": _STR}
 _ATTACK = {"date": _DATE, "category": _OPT_STR, "score": _NUM}
 _STAFFING = {
-    "reviewers_needed": _INT,
+    "reviewers_needed": _OPT_INT,
     "current_reviewers": _INT,
     "forecast_cases_7d": _NUM,
     "mean_capacity_per_day": _NUM,
     "target_utilisation": _NUM,
     "arithmetic": _STR,
+}
+_STAFFING_OPTIONAL = {
+    "expected_breach_pct_at_roster": _OPT_NUM,
+    "forecast_error_pct": _OPT_NUM,
+    "forecast_low_80": _OPT_NUM,
+    "forecast_high_80": _OPT_NUM,
+    "target_breach_pct": _OPT_NUM,
 }
 
 
@@ -137,7 +151,10 @@ def validate_payload(data: object) -> WeeklyPayload:
         signals = _mapping(_required(attack, "signals", where), f"{where}.signals")
         for name in signals:
             _scalar(signals, name, _NUM, f"{where}.signals")
-    _fields(root, "staffing", _STAFFING)
+    staffing = _fields(root, "staffing", _STAFFING)
+    for key, kind in _STAFFING_OPTIONAL.items():
+        if key in staffing:
+            _scalar(staffing, key, kind, "payload.staffing")
     return cast(WeeklyPayload, root)
 
 
@@ -195,7 +212,7 @@ def _scalar(obj: dict[str, Any], key: str, kind: str, where: str) -> None:
     name = f"{where}.{key}"
     if value is None and kind.endswith("|null"):
         return
-    if kind == _INT:
+    if kind in (_INT, _OPT_INT):
         if isinstance(value, bool) or not isinstance(value, int):
             raise DataError(f"{name}: expected an integer, got {_kind(value)}")
         if value < 0:
