@@ -164,4 +164,3 @@ def test_without_enough_history_the_plan_says_so(known_world):
     plan = model.staffing()
     assert plan["reviewers_needed"] is None and plan["forecast_error_pct"] is None
     assert plan["arithmetic"].startswith("not enough data")
-
