@@ -35,6 +35,7 @@ REPLICATIONS = 3  # simulated weeks averaged per headcount (common random number
 WEEK_H = 168.0
 HIGH_CODES = (SEVERITIES.index("high"), SEVERITIES.index("critical"))
 CURVE_POINTS = 12
+MAX_SIM_CASES = 20_000  # cases per simulated fortnight before thinning (see thinning())
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,18 @@ class Scenario:
     work: np.ndarray
     pick: np.ndarray
     n_backlog: int
+    thin: int = 1  # 1 in `thin` cases kept (big queues): the team is thinned alike, counts scaled back
+
+
+def thinning(week: Week) -> int:
+    """Keep 1 case in k (and 1/k of the team) when two weeks hold more than MAX_SIM_CASES cases.
+
+    Why: the re-simulation runs a few dozen times per refresh; a 10M-flag world has ~250,000
+    reviews a week. A k-times smaller team with k-times fewer cases waits slightly longer than the
+    real one (smaller pools), so the thinned answer errs towards more reviewers.
+    """
+    cases = 2 * week.forecast.total + len(week.backlog_age_h)
+    return max(1, math.ceil(cases / MAX_SIM_CASES))
 
 
 def levels(week: Week, replications: int = REPLICATIONS) -> np.ndarray:
@@ -159,13 +172,16 @@ def levels(week: Week, replications: int = REPLICATIONS) -> np.ndarray:
 def scenarios(week: Week, seed: int = 0, replications: int = REPLICATIONS) -> list[Scenario]:
     """Common random numbers: the same scenarios are replayed for every headcount."""
     out = []
+    thin = thinning(week)
     for r, level in enumerate(levels(week, replications)):
         rng = np.random.default_rng([seed, r])
-        arr, sev = _draw_arrivals(week, rng, 14, float(level))  # week 2 lets week 1's last cases finish
-        arrival = np.concatenate([-week.backlog_age_h, arr])
-        severity = np.concatenate([week.backlog_severity, sev]).astype(np.int64)
+        arr, sev = _draw_arrivals(week, rng, 14, float(level) / thin)  # week 2 lets week 1's last cases finish
+        keep = rng.random(len(week.backlog_age_h)) < 1 / thin if thin > 1 else slice(None)
+        back_age, back_sev = week.backlog_age_h[keep], week.backlog_severity[keep]
+        arrival = np.concatenate([-back_age, arr])
+        severity = np.concatenate([back_sev, sev]).astype(np.int64)
         work = _service(week, severity, rng)
-        out.append(Scenario(arrival, severity, work, rng.random(len(arrival)), len(week.backlog_age_h)))
+        out.append(Scenario(arrival, severity, work, rng.random(len(arrival)), len(back_age), thin))
     return out
 
 
@@ -185,15 +201,15 @@ def run_week(
             2 * WEEK_H,
             week_offset=week.as_of.weekday() * 24.0 + week.as_of.hour + week.as_of.minute / 60,
             pick=sc.pick,
-            scale=reviewers / n_today,
+            scale=reviewers / (n_today * sc.thin),
         )
         done = np.where(np.isnan(res.end), np.inf, res.end)
         new = np.arange(len(sc.arrival)) >= sc.n_backlog
         week1 = new & (sc.arrival < WEEK_H) & np.isin(sc.severity, HIGH_CODES)
         breaches += int(((done - sc.arrival) > sla_hours)[week1].sum())
         eligible += int(week1.sum())
-        end_backlog.append(int(((sc.arrival < WEEK_H) & (done > WEEK_H)).sum()))
-        left.append(int((done[: sc.n_backlog] > BACKLOG_DAYS * 24.0).sum()))
+        end_backlog.append(sc.thin * int(((sc.arrival < WEEK_H) & (done > WEEK_H)).sum()))
+        left.append(sc.thin * int((done[: sc.n_backlog] > BACKLOG_DAYS * 24.0).sum()))
     breach = 100 * breaches / eligible if eligible else None
     # A team that meets the SLA on high/critical cases while low ones pile up is not enough:
     # the queue must also keep up: over the week it grows by less than one day's intake.
