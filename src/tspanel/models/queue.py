@@ -15,6 +15,7 @@ from tspanel.schema import HIGH_SEVERITIES, SEVERITIES, SLA_HOURS
 
 HIST_BIN_HOURS = 4
 HIST_MAX_HOURS = 72
+FORECAST_DAYS = forecast.HORIZON  # kept for the benchmark engines (tspanel.bench)
 HISTORY_DAYS = 28
 
 
