@@ -34,7 +34,7 @@ BACKLOG_DAYS = 7  # today's backlog must be cleared within this many days
 REPLICATIONS = 3  # simulated weeks averaged per headcount (common random numbers across headcounts)
 WEEK_H = 168.0
 HIGH_CODES = (SEVERITIES.index("high"), SEVERITIES.index("critical"))
-CURVE_POINTS = 12
+CURVE_POINTS = 10
 MAX_SIM_CASES = 20_000  # cases per simulated fortnight before thinning (see thinning())
 
 
@@ -139,7 +139,7 @@ def _service(week: Week, sev: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 @dataclass(frozen=True)
 class Scenario:
-    """One replication's cases: today's backlog, then two weeks of forecast arrivals."""
+    """One replication's cases: today's backlog, then the week's forecast arrivals and a little more."""
 
     arrival: np.ndarray
     severity: np.ndarray
@@ -169,13 +169,19 @@ def levels(week: Week, replications: int = REPLICATIONS) -> np.ndarray:
     return np.quantile(ratios, (np.arange(replications) + 0.5) / replications)
 
 
-def scenarios(week: Week, seed: int = 0, replications: int = REPLICATIONS) -> list[Scenario]:
+def horizon(sla_hours: float) -> float:
+    """A case arriving before the week's end is judged by then + the SLA: unfinished by then is a breach."""
+    return WEEK_H + max(sla_hours, 0.0)
+
+
+def scenarios(week: Week, sla_hours: float, seed: int = 0, replications: int = REPLICATIONS) -> list[Scenario]:
     """Common random numbers: the same scenarios are replayed for every headcount."""
     out = []
     thin = thinning(week)
     for r, level in enumerate(levels(week, replications)):
         rng = np.random.default_rng([seed, r])
-        arr, sev = _draw_arrivals(week, rng, 14, float(level) / thin)  # week 2 lets week 1's last cases finish
+        # Arrivals go on after the week while its last cases are judged (horizon()).
+        arr, sev = _draw_arrivals(week, rng, math.ceil(horizon(sla_hours) / 24), float(level) / thin)
         keep = rng.random(len(week.backlog_age_h)) < 1 / thin if thin > 1 else slice(None)
         back_age, back_sev = week.backlog_age_h[keep], week.backlog_severity[keep]
         arrival = np.concatenate([-back_age, arr])
@@ -198,7 +204,7 @@ def run_week(
             np.zeros(len(sc.arrival), dtype=np.int64),
             sc.work,
             week.roster,
-            2 * WEEK_H,
+            horizon(sla_hours),
             week_offset=week.as_of.weekday() * 24.0 + week.as_of.hour + week.as_of.minute / 60,
             pick=sc.pick,
             scale=reviewers / (n_today * sc.thin),
@@ -243,7 +249,7 @@ def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int |
 
 def plan_staffing(week: Week, sla_hours: float, target_pct: float = TARGET_BREACH_PCT, seed: int = 0) -> dict[str, Any]:
     """Smallest headcount meeting the target, the curve around it and the arithmetic in words."""
-    cases = scenarios(week, seed)
+    cases = scenarios(week, sla_hours, seed)
     n_today = week.headcount
     cache: dict[int, Outcome] = {}
 

@@ -205,15 +205,15 @@ def case_work(sev: np.ndarray, z: np.ndarray) -> np.ndarray:
     return _WORK_MEDIAN_HRS[sev] * np.exp(c.SERVICE_SIGMA * z)
 
 
-def day_flags(plan: Plan, day: int, queue: DayQueue) -> pl.DataFrame:
+def day_flags(plan: Plan, day: int, queue: DayQueue, draws: dict[str, Any] | None = None) -> pl.DataFrame:
     """All flags of day `day` (0-based) of the plan's world, sorted by created_at.
 
     `queue` holds the simulated start, end (epoch seconds, NaN if not reached) and reviewer of
-    the day's human-review cases, in draw order.
+    the day's human-review cases, in draw order. `draws`: the day's `day_draws` if already made.
     """
     cfg = plan.config
     seed = cfg.seed
-    d = day_draws(plan, day)
+    d = draws if draws is not None else day_draws(plan, day)
     n = d["n"]
     cat, atk, coord, region, secs, sev = d["cat"], d["atk"], d["coord"], d["region"], d["secs"], d["sev"]
     score, action, account, created = d["score"], d["action"], d["account"], d["created"]

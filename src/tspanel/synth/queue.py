@@ -8,6 +8,7 @@ day 3 may close on day 9); the second pass builds the day frames with the simula
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,13 +50,13 @@ class Arrivals:
     counts: list[int]  # cases per day
 
 
-def world_arrivals(plan: Plan) -> Arrivals:
-    """Replay each day's draws (without id hashing) and keep the human-review cases."""
+def world_arrivals(plan: Plan, days: list[dict[str, Any]] | None = None) -> Arrivals:
+    """Replay each day's draws (without id hashing), or use `days` already drawn; keep the reviews."""
     from tspanel.synth.day import case_work, day_draws  # day imports this module's DayQueue
 
     arrival, sev, work, pick, counts = [], [], [], [], []
     for d in range(plan.config.days):
-        draws = day_draws(plan, d, ids=False)
+        draws = days[d] if days is not None else day_draws(plan, d, ids=False)
         hr = draws["hr"]
         arrival.append((d * 86_400 + draws["secs"][hr]) / 3600.0)
         sev.append(draws["sev"][hr])
@@ -65,9 +66,9 @@ def world_arrivals(plan: Plan) -> Arrivals:
     return Arrivals(np.concatenate(arrival), np.concatenate(sev), np.concatenate(work), np.concatenate(pick), counts)
 
 
-def simulate_world_queue(plan: Plan) -> WorldQueue:
+def simulate_world_queue(plan: Plan, days: list[dict[str, Any]] | None = None) -> WorldQueue:
     """Run the queue over the whole world: one follow-the-sun pool of the plan's reviewers."""
-    a = world_arrivals(plan)
+    a = world_arrivals(plan, days)
     result = simulate(
         a.hours,
         a.severity,

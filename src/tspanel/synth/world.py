@@ -9,7 +9,7 @@ import polars as pl
 
 from tspanel.errors import TspanelError
 from tspanel.synth.config import WorldConfig
-from tspanel.synth.day import day_flags
+from tspanel.synth.day import day_draws, day_flags
 from tspanel.synth.plan import Plan, attacks_frame, make_plan
 from tspanel.synth.queue import simulate_world_queue
 
@@ -50,5 +50,9 @@ def generate_world(config: WorldConfig | None = None) -> World:
     """Generate a whole world in memory (the default one: 90 days, about 42,000 flags)."""
     config = config if config is not None else WorldConfig()
     plan = make_plan(config)
-    flags = pl.concat(list(plan_chunks(plan, config.days)), how="vertical")
+    # In memory the days' draws are kept between the queue pass and the frames (no replay).
+    draws = [day_draws(plan, d) for d in range(config.days)]
+    queue = simulate_world_queue(plan, draws)
+    frames = [day_flags(plan, d, queue.day(d), draws[d]) for d in range(config.days)]
+    flags = pl.concat(frames, how="vertical")
     return World(flags=flags, reviewers=plan.reviewers, attacks=attacks_frame(plan), config=config)
