@@ -107,13 +107,17 @@ def simulate(
     week_offset: float = 0.0,
     pick: np.ndarray | None = None,
     scale: float = 1.0,
+    assign: bool = True,
 ) -> QueueResult:
     """Run the queue from time 0 to `horizon` hours.
 
     arrival: hours since time 0 (negative = already waiting at time 0, e.g. today's backlog);
     severity: 0..3 (low..critical); team: roster team index; work: standard hours of the case;
     week_offset: hours since Monday 00:00 UTC at time 0; pick: uniforms choosing the reviewer
-    (default: a fixed stream); scale: multiplies every reviewer's rate (fractional headcount).
+    (default: a fixed stream); scale: multiplies the pool's capacity in every slot (fractional
+    headcount; one reviewer works no faster); assign=False skips drawing reviewers (the staffing
+    model needs times only): a case then takes `work x on-shift count / on-shift rate`, the mean
+    over a draw in proportion to speed.
     """
     n = len(arrival)
     start = np.full(n, np.nan)
@@ -136,9 +140,15 @@ def simulate(
         if len(started) == 0:
             continue
         slot = (first_slot + np.floor(start[started] / STEP_HOURS).astype(np.int64)) % WEEK_STEPS
+        if not assign:
+            count = on[members].sum(axis=0)
+            unscaled = slot_rate / scale if scale > 0 else slot_rate
+            per_case = count[slot] / np.where(unscaled[slot] > 0, unscaled[slot], 1.0)
+            end[started] = start[started] + work[started] * per_case
+            continue
         who = _pick_reviewers(slot, pick[started], on[members], roster.rate[members])
         reviewer[started] = members[who]
-        end[started] = start[started] + work[started] / (scale * roster.rate[members[who]])
+        end[started] = start[started] + work[started] / roster.rate[members[who]]
     return QueueResult(start=start, end=end, reviewer=reviewer)
 
 

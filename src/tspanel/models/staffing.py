@@ -208,6 +208,7 @@ def run_week(
             week_offset=week.as_of.weekday() * 24.0 + week.as_of.hour + week.as_of.minute / 60,
             pick=sc.pick,
             scale=reviewers / (n_today * sc.thin),
+            assign=False,
         )
         done = np.where(np.isnan(res.end), np.inf, res.end)
         new = np.arange(len(sc.arrival)) >= sc.n_backlog
