@@ -121,9 +121,14 @@ def test_each_engine_computes_the_hand_worked_outputs(engine: str) -> None:
     utilisation = queue["utilisation"]
     assert column(utilisation, "reviewer_id") == ["r1", "r2"] and column(utilisation, "handled") == [2, 1]
     assert column(utilisation, "utilisation_pct") == pytest.approx([100 * 2 / 30, 100 * 1 / 15])
-    # 3 days of 1 case; 7 days forecast / (7 days x 7.5 cases x 85%) = 0.11 -> 1 reviewer
-    assert queue["staffing"]["reviewers_needed"] == 1
-    assert queue["staffing"]["forecast_cases_7d"] == pytest.approx(7.0)
+    if engine == "polars":
+        # the product (QueueModel, docs/staffing.md): 3 days are too few to forecast, "not enough data"
+        assert queue["staffing"]["reviewers_needed"] is None and queue["staffing"]["forecast_cases_7d"] is None
+    else:
+        # pandas/DuckDB keep the earlier weekday-mean arithmetic as a query workload:
+        # 3 days of 1 case; 7 days forecast / (7 days x 7.5 cases x 85%) = 0.11 -> 1 reviewer
+        assert queue["staffing"]["reviewers_needed"] == 1
+        assert queue["staffing"]["forecast_cases_7d"] == pytest.approx(7.0)
 
 
 def _close(a: Any, b: Any, where: str) -> None:
@@ -147,7 +152,7 @@ COMPARED: dict[str, dict[str, tuple[str, ...] | None]] = {
     "classifier": {"daily_score": None, "score_quantiles": None, "calibration": None},
     "queue": {"backlog": ("total", "oldest_open_hours"), "daily_intake": None, "sla": ("eligible", "breaches"),
               "resolution_histogram": None, "utilisation": None,
-              "staffing": ("reviewers_needed", "current_reviewers", "forecast_cases_7d")},
+              "staffing": ("current_reviewers",)},  # the polars figure is a queue simulation (#15)
 }  # fmt: skip
 
 

@@ -43,7 +43,7 @@ def test_the_tool_schema_is_the_models_schema() -> None:
 
 def test_payload_fields_may_grow_without_breaking_validation() -> None:
     """Another producer (e.g. staffing by shift) adds facts; the check keeps them and passes."""
-    from tests.test_summary import example_payload
+    from test_summary import example_payload
 
     data = example_payload()
     data["staffing"]["by_shift"] = [{"shift": "night", "reviewers_needed": 3}]

@@ -88,6 +88,8 @@ REVIEWERS = Table(
         Column("name", pl.String),
         Column("team", pl.Categorical, doc="region the reviewer covers"),
         Column("seniority", pl.String),
+        Column("shift_start_utc", pl.Float64, minimum=0.0, maximum=24.0, doc="UTC hour an 8-hour shift starts"),
+        Column("working_days", pl.String, doc="weekdays the shift starts on, e.g. Mon,Tue,Wed,Thu,Fri"),
     ),
     doc="one row per reviewer",
 )

@@ -16,13 +16,18 @@ LABELS: dict[str, str] = {
     "coordinated_pct": "Coordinated flags",
     "ml_score_first_week": "Mean daily ML score, first 7 days",
     "ml_score_last_week": "Mean daily ML score, last 7 days",
+    "reviewers_needed": "Reviewers needed next week (SLA target)",
+    "expected_breach_pct_at_roster": "Expected SLA breach next week, today's roster",
+    "forecast_error_pct": "Forecast error (backtest MAPE per day)",
 }
+# From the queue model's staffing plan (tspanel.models.staffing): the same figures as the card.
+STAFFING_KEYS = ("reviewers_needed", "expected_breach_pct_at_roster", "forecast_error_pct")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "kpis",
-        help="print the headline numbers (total, actions, SLA, coordinated share, ML score)",
+        help="print the headline numbers (total, actions, SLA, coordinated share, ML score, staffing)",
         description="Print the headline numbers of a dataset for the selected days and filters. "
         "Definitions: docs/data.md#kpis.",
     )
@@ -34,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def format_value(key: str, value: Any) -> str:
     if value is None:
-        return "n/a"
-    if key.endswith("_pct"):
+        return "not enough data" if key in STAFFING_KEYS else "n/a"
+    if key.endswith("_pct") or "_pct_" in key:
         return f"{value:.1f}%"
     if key.startswith("ml_score"):
         return f"{value:.3f}"
@@ -48,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.data)
     dashboard = Dashboard(dataset, filters_from_args(args, dataset))
     kpis = dashboard.headline()
+    staffing = dashboard.queue.staffing()
+    kpis.update({key: staffing.get(key) for key in STAFFING_KEYS})
     if args.json:
         print(json.dumps({"dataset": dataset.name, **kpis}, indent=2, default=str))
         return 0

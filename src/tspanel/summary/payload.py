@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypedDict, cast, get_args, get_origin
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
@@ -81,12 +81,18 @@ class AttackFacts(TypedDict):
 
 
 class StaffingFacts(TypedDict):
-    reviewers_needed: int
+    reviewers_needed: int | None  # None: not enough data (never 0)
     current_reviewers: int
     forecast_cases_7d: float
     mean_capacity_per_day: float
     target_utilisation: float
     arithmetic: str
+    # From the queue re-simulation (tspanel.models.staffing); absent in payloads written before it.
+    expected_breach_pct_at_roster: NotRequired[float | None]
+    forecast_error_pct: NotRequired[float | None]
+    forecast_low_80: NotRequired[float | None]
+    forecast_high_80: NotRequired[float | None]
+    target_breach_pct: NotRequired[float | None]
 
 
 class WeeklyPayload(TypedDict):
@@ -175,12 +181,18 @@ class AttackModel(_Facts):
 
 
 class StaffingModel(_Facts):
-    reviewers_needed: Count
+    reviewers_needed: Count | None  # None: not enough data (never 0)
     current_reviewers: Count
     forecast_cases_7d: Number
     mean_capacity_per_day: Number
     target_utilisation: Number
     arithmetic: str
+    # From the queue re-simulation (tspanel.models.staffing); absent in payloads written before it.
+    expected_breach_pct_at_roster: Number | None = None
+    forecast_error_pct: Number | None = None
+    forecast_low_80: Number | None = None
+    forecast_high_80: Number | None = None
+    target_breach_pct: Number | None = None
 
 
 class WeeklyFacts(_Facts):
