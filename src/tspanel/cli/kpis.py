@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_argument(parser)
     add_filter_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--attention",
+        action="store_true",
+        help="print what needs attention instead (SLA breaches, backlog, classifier, attacks, growth; "
+        "thresholds in docs/operations.md)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -46,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.models.dashboard import Dashboard
 
     dataset = open_dataset(args.data)
+    if args.attention:
+        return _attention(args, dataset)
     dashboard = Dashboard(dataset, filters_from_args(args, dataset))
     kpis = dashboard.headline()
     if args.json:
@@ -55,4 +63,18 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")
+    return 0
+
+
+def _attention(args: argparse.Namespace, dataset: Any) -> int:
+    from tspanel.models.attention import AttentionModel
+
+    report = AttentionModel(dataset, filters_from_args(args, dataset)).report()
+    if args.json:
+        print(json.dumps({"dataset": dataset.name, **report}, indent=2, default=str))
+        return 0
+    print(f"{dataset.name}: as of {report['as_of']}: {report['summary']}")
+    for item in report["items"]:
+        print(f"  [{item['severity']}] {item['title']}")
+        print(f"      view: {item['view']}")
     return 0
