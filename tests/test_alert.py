@@ -12,13 +12,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from webhook_receiver import WebhookReceiver
 
 from tspanel.alerting import dispatch, read_state, write_state
 from tspanel.cli import main
 from tspanel.models.attention import AttentionItem
 from tspanel.notify import destination
 from tspanel.synth import WorldConfig, write_world
+from webhook_receiver import WebhookReceiver
 
 SECRET = "hunter2-Sup3rSecret"
 BASE = "http://dash.test:5006/"
