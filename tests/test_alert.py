@@ -241,3 +241,11 @@ def test_a_condition_that_clears_and_comes_back_is_sent_again(receiver, tmp_path
     assert run([item("backlog", "Open backlog 20")]) == ["backlog"]  # back again
     assert titles(receiver) == ["tspanel warning: Open backlog 12", "tspanel warning: Open backlog 20"]
     assert "- open: 12" in receiver.messages()[0]["message"]
+
+
+def test_rules_change_what_is_sent(receiver, tmp_path, capsys):
+    args = ["--notify", receiver.url(), "--state", str(tmp_path / "s.json")]
+    code, _, _ = alert(capsys, *args, "--rule", "growth_pct=50", "--rule", "classifier_warning=false")
+    assert code == 1
+    assert titles(receiver)[1:] == [ATTACK_TITLE]  # spam's 43% growth and the classifier warning stay quiet
+    assert len(titles(receiver)) == 2

@@ -47,3 +47,21 @@ def test_builtin_world_text(capsys):
     assert "items need attention" in out
     assert "[critical] Coordinated attack alert: spam on 2026-11-18 (score 21.8, 678 flags)" in out
     assert "view: ?tab=classifier" in out
+
+
+def test_rules_change_thresholds(make_dataset, capsys):
+    data = str(make_dataset(flags=FLAGS))
+    # Case a is 64 h old: past a 48 h SLA, not past a 72 h one.
+    assert main(["kpis", "--data", data, "--attention", "--json", "--rule", "sla_hours=48"]) == 0
+    assert [i["kind"] for i in json.loads(capsys.readouterr().out)["items"]] == ["sla_breach"]
+    assert main(["kpis", "--data", data, "--attention", "--json", "--rule", "sla_hours=72"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["items"] == [] and got["thresholds"]["sla_hours"] == 72.0
+
+
+def test_a_bad_rule_exits_2(make_dataset, capsys):
+    data = str(make_dataset(flags=FLAGS))
+    assert main(["kpis", "--data", data, "--attention", "--rule", "sla_min_cases=two"]) == 2
+    assert "sla_min_cases takes a whole number" in capsys.readouterr().err
+    assert main(["kpis", "--data", data, "--attention", "--rule", "speed=3"]) == 2
+    assert "use NAME=VALUE with NAME one of sla_hours," in capsys.readouterr().err

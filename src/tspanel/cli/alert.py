@@ -81,6 +81,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"the dashboard's address, for the links in alerts (default: {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a threshold, e.g. --rule growth_pct=40 --rule sla_min_cases=5 (names: docs/operations.md)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="show what would be sent; send nothing, write no state",
@@ -91,19 +98,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tspanel.alerting import dispatch, locked, read_state, write_state
     from tspanel.cli._common import open_dataset
-    from tspanel.models.attention import AttentionModel, summary
+    from tspanel.models.attention import AttentionModel, parse_rules, summary
     from tspanel.notify import destination
 
     urls = list(args.notify) or os.environ.get(NOTIFY_ENV, "").split()
     if not urls and not args.dry_run:
         raise TspanelError(f"give at least one destination with --notify URL (or ${NOTIFY_ENV})")
     targets = [destination(url) for url in urls]  # bad URLs: exit 2 before anything is sent
+    rules = parse_rules(args.rule)
     if not args.base_url.startswith(("http://", "https://")):
         raise TspanelError(f"--base-url {args.base_url!r}: use the dashboard's http:// or https:// address")
     state_path = (args.state or default_state_path()).expanduser()
     dataset = open_dataset(args.data)
     scope = "built-in" if args.data is None else str(Path(args.data).expanduser().resolve())
-    model = AttentionModel(dataset)
+    model = AttentionModel(dataset, **rules)
     items = model.items()
     as_of = model.as_of_time().strftime("%Y-%m-%d %H:%M UTC")
     print(f"tspanel alert: {dataset.name}, as of {as_of}: {summary(items)}")

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="print what needs attention instead (SLA breaches, backlog, classifier, attacks, growth; "
         "thresholds in docs/operations.md)",
     )
+    parser.add_argument(
+        "--rule", action="append", default=[], metavar="NAME=VALUE", help="with --attention: change a threshold"
+    )
     parser.set_defaults(func=run)
 
 
@@ -67,13 +70,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _attention(args: argparse.Namespace, dataset: Any) -> int:
-    from tspanel.models.attention import AttentionModel
+    from tspanel.models.attention import AttentionModel, parse_rules
 
-    report = AttentionModel(dataset, filters_from_args(args, dataset)).report()
+    report = AttentionModel(dataset, filters_from_args(args, dataset), **parse_rules(args.rule)).report()
     if args.json:
         print(json.dumps({"dataset": dataset.name, **report}, indent=2, default=str))
         return 0
-    print(f"{dataset.name}: as of {report['as_of']}: {report['summary']}")
+    as_of = report["as_of"][:16].replace("T", " ")
+    print(f"{dataset.name}: as of {as_of} UTC: {report['summary']}")
     for item in report["items"]:
         print(f"  [{item['severity']}] {item['title']}")
         print(f"      view: {item['view']}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -397,6 +398,37 @@ class AttentionModel(DomainModel):
         return out
 
 
+def parse_rules(pairs: list[str]) -> dict[str, Any]:
+    """Thresholds from ``NAME=VALUE`` strings (the CLI's ``--rule``), typed like DEFAULTS."""
+    from tspanel.errors import TspanelError
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in DEFAULTS:
+            raise TspanelError(f"--rule {pair!r}: use NAME=VALUE with NAME one of {', '.join(DEFAULTS)}")
+        default = DEFAULTS[name]
+        try:
+            if isinstance(default, bool):
+                if text.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+                    raise ValueError
+                value: Any = text.strip().lower() in ("true", "yes", "1")
+            else:
+                value = type(default)(text)
+        except ValueError:
+            kind = {bool: "true or false", int: "a whole number", float: "a number"}[type(default)]
+            raise TspanelError(f"--rule {pair!r}: {name} takes {kind}") from None
+        low, high = getattr(AttentionModel.param[name], "bounds", None) or (None, None)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TspanelError(f"--rule {pair!r}: {name} must be a finite number")
+        if not isinstance(value, bool) and ((low is not None and value < low) or (high is not None and value > high)):
+            allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise TspanelError(f"--rule {pair!r}: {name} must be {allowed}")
+        out[name] = value
+    return out
+
+
 def summary(items: list[AttentionItem]) -> str:
     """'2 items need attention', '1 item needs attention' or NOTHING."""
     if not items:
@@ -409,4 +441,14 @@ def attention(dataset: Any, filters: Any = None, **thresholds: Any) -> list[Atte
     return AttentionModel(dataset, filters, **thresholds).items()
 
 
-__all__ = ["DEFAULTS", "KINDS", "NOTHING", "AttentionItem", "AttentionModel", "attention", "summary", "view_query"]
+__all__ = [
+    "DEFAULTS",
+    "KINDS",
+    "NOTHING",
+    "AttentionItem",
+    "AttentionModel",
+    "attention",
+    "parse_rules",
+    "summary",
+    "view_query",
+]
