@@ -198,3 +198,18 @@ def test_view_query_matches_the_dashboard_url_format():
         "?tab=queue&start=2026-01-02&regions=EMEA,APAC"
     )
     assert view_query("volume", {"categories": ["a,b", "c"]}) == "?tab=volume&categories=a%2Cb&categories=c"
+
+
+def test_docs_state_the_default_thresholds():
+    from pathlib import Path
+
+    from tspanel.models.attention import DEFAULTS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    shown = {
+        "sla_hours": f"{DEFAULTS['sla_hours']:g} h",
+        "growth_pct": f"{DEFAULTS['growth_pct']:g}%",
+        "classifier_warning": str(DEFAULTS["classifier_warning"]).lower(),
+    }
+    for name, value in DEFAULTS.items():
+        assert f"`{name}` = **{shown.get(name, f'{value:g}')}**" in text, name
