@@ -249,3 +249,28 @@ def test_rules_change_what_is_sent(receiver, tmp_path, capsys):
     assert code == 1
     assert titles(receiver)[1:] == [ATTACK_TITLE]  # spam's 43% growth and the classifier warning stay quiet
     assert len(titles(receiver)) == 2
+
+
+def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_path):
+    from tspanel.alerting import ReloadAlerter
+    from tspanel.reload import DataWatcher
+
+    data = tmp_path / "data"
+    shutil.copytree(world_parquet, data)
+    watcher = DataWatcher(data)
+    alerter = ReloadAlerter(watcher, [destination(receiver.url())], tmp_path / "state.json", base_url=BASE)
+    alerter.run()  # at start
+    assert titles(receiver)[1:] == [ATTACK_TITLE, CLASSIFIER_TITLE, GROWTH_TITLE]
+    receiver.clear()
+    append_attack_day(data)
+    assert watcher.check() is True  # the reload runs the rules
+    assert titles(receiver) == [
+        "tspanel critical: Coordinated attack alert: spam on 2026-11-22 (score 19.1, 685 flags)"
+    ]
+    receiver.clear()
+    # `tspanel alert` on the same directory and state file has nothing left to send.
+    assert (
+        main(["alert", "--data", str(data), "--notify", receiver.url(), "--state", str(tmp_path / "state.json")]) == 0
+    )
+    assert receiver.messages() == []
+    alerter.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tspanel.models.attention import AttentionItem
 from tspanel.notify import Destination, deliver
 
 STATE_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- messages
@@ -180,3 +182,65 @@ def dispatch(
         entry["last_run"] = now
         entry["last_error"] = outcome.error
     return outcomes
+
+
+# --------------------------------------------------------------------------- in a server
+
+
+class ReloadAlerter:
+    """Runs the rules on every reload of a DataWatcher and sends what is new (`tspanel serve --notify`).
+
+    It shares the state file format and scope with `tspanel alert --data DIR`, so a server and
+    a cron job pointed at the same state file and directory never send an alert twice.
+    Keep a reference to this object for as long as it should run (the watcher holds it weakly).
+    """
+
+    def __init__(
+        self,
+        watcher: Any,
+        targets: list[Destination],
+        state_path: Path,
+        *,
+        base_url: str,
+        rules: dict[str, Any] | None = None,
+    ) -> None:
+        self.watcher, self.targets, self.state_path = watcher, targets, state_path
+        self.base_url, self.rules = base_url, dict(rules or {})
+        self.last: list[Outcome] = []
+        self._unsubscribe = watcher.subscribe(self._reloaded)
+
+    def run(self, dataset: Any = None) -> list[Outcome]:
+        """Evaluate the rules on ``dataset`` (default: the watcher's) and send what is new."""
+        from tspanel.models.attention import AttentionModel
+
+        dataset = dataset if dataset is not None else self.watcher.dataset
+        model = AttentionModel(dataset, **self.rules)
+        items = model.items()
+        with locked(self.state_path):
+            state = read_state(self.state_path)
+            self.last = dispatch(
+                items,
+                self.targets,
+                state,
+                scope=str(self.watcher.path),
+                dataset=dataset.name,
+                as_of=model.as_of_time().strftime("%Y-%m-%d %H:%M UTC"),
+                base_url=self.base_url,
+            )
+            write_state(state)
+        return self.last
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def _reloaded(self, event: Any) -> None:
+        try:
+            outcomes = self.run(event.new)
+        except TspanelError as exc:  # e.g. an unreadable state file: say so, keep serving
+            log.warning("alerts after reload not sent: %s", exc)
+            return
+        for outcome in outcomes:
+            if outcome.error is not None:
+                log.warning(
+                    "alert delivery to %s failed (retried at the next reload): %s", outcome.target, outcome.error
+                )
