@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 import pytest
@@ -274,3 +275,26 @@ def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_p
     )
     assert receiver.messages() == []
     alerter.close()
+
+
+def test_hostile_data_in_an_alert_stays_text():
+    from tspanel.alerting import message
+
+    hostile = "spam](https://evil.example/) <img src=x onerror=alert(1)>"
+    item = AttentionItem(
+        kind="growth",
+        severity="warning",
+        key=f"growth:{hostile}",
+        title=f"{hostile} up 40% week over week\n# heading",
+        numbers={"category": hostile},
+        view="?tab=volume&categories=" + quote(hostile, safe=""),
+    )
+    title, body = message(item, dataset="d", as_of="now", base_url=BASE)
+    assert "\n" not in title
+    assert body.count("](") == body.count("\\](") + 1  # only the dashboard link is a link
+    assert r"spam\](https://evil.example/) \<img src=x onerror=alert(1)\>" in body
+    assert "\n# heading" not in body
+    assert body.endswith(
+        "[Open the dashboard view](http://dash.test:5006/?tab=volume&categories="
+        "spam%5D%28https%3A%2F%2Fevil.example%2F%29%20%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E)"
+    )

@@ -52,13 +52,26 @@ def _value(value: Any) -> str:
 
 
 def message(item: AttentionItem, *, dataset: str, as_of: str, base_url: str) -> tuple[str, str]:
-    """(title, Markdown body) of one alert: its numbers and a link to the view that explains it."""
-    title = f"tspanel {item.severity}: {item.title}"
-    lines = [f"**{item.title}**", ""]
+    """(title, Markdown body) of one alert: its numbers and a link to the view that explains it.
+
+    Titles and values quote the data (category names, the dataset's name), so the body escapes
+    them as the weekly report does: a hostile category cannot become a link or markup in Slack.
+    The title, plain text everywhere, is kept to one line.
+    """
+    from tspanel.summary.render import md_escape
+
+    title = " ".join(f"tspanel {item.severity}: {item.title}".split())
+    lines = [f"**{md_escape(item.title)}**", ""]
     lines += [
-        f"- {name.replace('_', ' ')}: {_value(value)}" for name, value in item.numbers.items() if value is not None
+        f"- {name.replace('_', ' ')}: {md_escape(_value(value))}"
+        for name, value in item.numbers.items()
+        if value is not None
     ]
-    lines += ["", f"Dataset: {dataset}; as of {as_of}.", f"[Open the dashboard view]({link(base_url, item.view)})"]
+    lines += [
+        "",
+        f"Dataset: {md_escape(dataset)}; as of {as_of}.",
+        f"[Open the dashboard view]({link(base_url, item.view)})",
+    ]
     return title, "\n".join(lines)
 
 
