@@ -34,6 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_argument(parser)
     add_filter_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--attention",
+        action="store_true",
+        help="print what needs attention instead (SLA breaches, backlog, classifier, attacks, growth; "
+        "thresholds in docs/operations.md)",
+    )
+    parser.add_argument(
+        "--rule", action="append", default=[], metavar="NAME=VALUE", help="with --attention: change a threshold"
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.models.dashboard import Dashboard
 
     dataset = open_dataset(args.data)
+    if args.attention:
+        return _attention(args, dataset)
     dashboard = Dashboard(dataset, filters_from_args(args, dataset))
     kpis = dashboard.headline()
     staffing = dashboard.queue.staffing()
@@ -62,4 +73,19 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")
+    return 0
+
+
+def _attention(args: argparse.Namespace, dataset: Any) -> int:
+    from tspanel.models.attention import AttentionModel, parse_rules
+
+    report = AttentionModel(dataset, filters_from_args(args, dataset), **parse_rules(args.rule)).report()
+    if args.json:
+        print(json.dumps({"dataset": dataset.name, **report}, indent=2, default=str))
+        return 0
+    as_of = report["as_of"][:16].replace("T", " ")
+    print(f"{dataset.name}: as of {as_of} UTC: {report['summary']}")
+    for item in report["items"]:
+        print(f"  [{item['severity']}] {item['title']}")
+        print(f"      view: {item['view']}")
     return 0
