@@ -1,0 +1,350 @@
+"""The flags behind a selection: a table paged and sorted on the server, and its streaming export.
+
+Every page is a Polars query with the session's filters pushed down: the selection is
+filtered, its sort key sorted with a bounded top-k (``sort`` then ``slice``; a page past
+the middle is taken from the other end of the reversed order), and only the page's rows
+are gathered. The browser (or the CLI) never receives more than a page.
+
+How rows are found depends on the dataset's storage (tspanel.source):
+
+- memory: the query index (tspanel.models.rows) holds every column; the days are a
+  zero-copy slice and a page is gathered by row position.
+- hybrid: the index lacks the text ids and hashes; the page's positions are found in
+  memory and only those rows' ids are read from the files (one read per run of
+  consecutive rows). A text search reads the id columns once per search text.
+- lazy: every query scans the typed Parquet copy with predicate and projection pushdown.
+
+Columns are those the dataset has, from TABLE_COLUMNS; two are derived, never invented:
+``status`` (human-review cases only: "resolved" when a resolution time or timestamp is
+known, else "open", as of the end of the data) and ``resolution_hrs`` (the contract's
+column, else resolved_at - created_at, as in tspanel.models.timing).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import param
+import polars as pl
+
+from tspanel.csvsafe import safe_text_columns
+from tspanel.errors import TspanelError
+from tspanel.models import timing
+from tspanel.models.base import DomainModel
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "flag_id",
+    "date",
+    "created_at",
+    "category",
+    "region",
+    "severity",
+    "action",
+    "ml_score",
+    "account_id",
+    "account_age_days",
+    "content_hash",
+    "target_id",
+    "reviewer_id",
+    "status",
+    "resolution_hrs",
+)
+ID_COLUMNS: tuple[str, ...] = ("flag_id", "account_id", "content_hash", "target_id")
+STATUSES: tuple[str, ...] = ("open", "resolved")
+MIN_SEARCH_CHARS = 3  # shorter texts match most ids and would only slow the table down
+MAX_PAGE_SIZE = 1_000
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
+_ROW = "_row"
+
+ExportFormat = Literal["csv", "parquet"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the selection, in display order, and where it sits in the whole."""
+
+    frame: pl.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first_row(self) -> int:
+        """1-based number of the page's first row (0 when the selection is empty)."""
+        return self.page * self.page_size + 1 if self.frame.height else 0
+
+
+def table_columns(columns: frozenset[str]) -> list[str]:
+    """The TABLE_COLUMNS this dataset supports (derived ones included when their inputs exist)."""
+    out = []
+    for name in TABLE_COLUMNS:
+        if name == "status":
+            if "action" in columns and ({"resolved_at", "resolution_hrs"} & columns):
+                out.append(name)
+        elif name == "resolution_hrs":
+            if "resolution_hrs" in columns or {"resolved_at", "created_at"} <= columns:
+                out.append(name)
+        elif name in columns:
+            out.append(name)
+    return out
+
+
+def status_expr(columns: frozenset[str]) -> pl.Expr:
+    """open/resolved for human-review cases (as of the end of the data); null for other actions."""
+    known = timing.resolved(columns).is_not_null()
+    review = pl.col("action") == "human_review"
+    return pl.when(review & known).then(pl.lit("resolved")).when(review).then(pl.lit("open")).otherwise(None)
+
+
+class FlagsTable(DomainModel):
+    """The flags matching the session's filters, one page at a time, plus the whole selection's export."""
+
+    sort_by = param.String(default=None, allow_None=True, doc="column to sort by (None: the data's order)")
+    descending = param.Boolean(default=False, doc="sort from the largest value")
+    page = param.Integer(default=0, bounds=(0, None), doc="0-based page number")
+    page_size = param.Integer(default=50, bounds=(1, MAX_PAGE_SIZE), doc="rows per page")
+    search = param.String(default="", doc="text found in a flag, account, content or target id (case-insensitive)")
+    status = param.Selector(default=None, objects=[None, *STATUSES], doc="only open or only resolved review cases")
+
+    def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
+        super().__init__(dataset, filters, **params)
+        self._search_rows: tuple[str, pl.Series] | None = None  # hybrid storage: positions matching a search
+
+    # --- what the table shows -------------------------------------------------------
+    def shown_columns(self) -> list[str]:
+        return table_columns(self.columns)
+
+    def check(self) -> None:
+        """Raise TspanelError (a message for the user) for a sort column or search the data cannot serve."""
+        shown = self.shown_columns()
+        if self.sort_by is not None and self.sort_by not in shown:
+            raise TspanelError(f"cannot sort by {self.sort_by!r}; choose one of {', '.join(shown)}")
+        text = self.search.strip()
+        if text and len(text) < MIN_SEARCH_CHARS:
+            raise TspanelError(f"search text {text!r} is too short: give at least {MIN_SEARCH_CHARS} characters")
+        if text and not any(c in self.columns for c in ID_COLUMNS):
+            raise TspanelError("this dataset has no flag, account, content or target ids to search")
+        if self.status is not None and "status" not in shown:
+            raise TspanelError("this dataset has no resolution times or timestamps, so open and resolved are unknown")
+
+    # --- the selection ----------------------------------------------------------------
+    def _storage(self) -> str:
+        return "lazy" if self.dataset.in_memory is None else self.dataset.storage
+
+    def _derived(self, frame_columns: frozenset[str]) -> list[pl.Expr]:
+        shown = self.shown_columns()
+        exprs = []
+        if "status" in shown:
+            exprs.append(status_expr(self.columns).alias("status"))
+        if "resolution_hrs" in shown:
+            rows = self.dataset.in_memory
+            hours = (
+                pl.col(rows.hours) if rows is not None and rows.hours in frame_columns else self.resolution_hours()
+            )
+            exprs.append(hours.alias("resolution_hrs"))
+        return exprs
+
+    def _search_expr(self) -> pl.Expr | None:
+        text = self.search.strip()
+        if not text:
+            return None
+        pattern = "(?i)" + re.escape(text)
+        return pl.any_horizontal([pl.col(c).str.contains(pattern) for c in ID_COLUMNS if c in self.columns])
+
+    def _indexed(self) -> pl.LazyFrame:
+        """Memory and hybrid storage: the index's rows of the selected days, with their positions."""
+        rows = self.dataset.in_memory
+        start, end = self.filters.bounds()
+        lo = 0 if start is None else bisect.bisect_left(rows.days, start)
+        hi = len(rows.days) if end is None else bisect.bisect_right(rows.days, end)
+        first, stop = rows.starts[lo], rows.starts[max(hi, lo)]
+        frame = rows.frame.slice(first, stop - first).lazy().with_row_index(_ROW, offset=first)
+        return self.filters.apply(frame, self.columns, skip={"dates"})
+
+    def _hybrid_search_rows(self) -> pl.Series:
+        """Positions of the rows whose ids match the search (read from the files once per search text)."""
+        text = self.search.strip()
+        if self._search_rows is None or self._search_rows[0] != text:
+            expr = self._search_expr()
+            assert expr is not None
+            ids = [c for c in ID_COLUMNS if c in self.columns]
+            found = self.dataset.flags.select(ids).with_row_index(_ROW).filter(expr).select(_ROW).collect()
+            self._search_rows = (text, found[_ROW])
+        return self._search_rows[1]
+
+    def selection(self) -> pl.LazyFrame:
+        """The selected rows (filters, search, status) with every column the query may need.
+
+        Memory and hybrid storage add their row position as ``_row``; hybrid rows lack the
+        text ids (they are fetched per page by :meth:`page_frame`).
+        """
+        storage = self._storage()
+        frame = self.filters.apply(self.dataset.flags, self.columns) if storage == "lazy" else self._indexed()
+        schema = frame.collect_schema()
+        frame = frame.with_columns(self._derived(frozenset(schema.names())))
+        search = self._search_expr()
+        if search is not None:
+            if storage == "hybrid":
+                frame = frame.filter(pl.col(_ROW).is_in(self._hybrid_search_rows().implode()))
+            else:
+                frame = frame.filter(search)
+        if self.status is not None:
+            frame = frame.filter(pl.col("status") == self.status)
+        return frame
+
+    # --- counting and paging ----------------------------------------------------------------
+    def count(self) -> int:
+        """How many flags the selection holds."""
+        self.check()
+        return int(self.selection().select(pl.len()).collect().item())
+
+    def _sort_key(self, schema: pl.Schema) -> pl.Expr:
+        column = self.sort_by or _ROW
+        dtype = schema.get(column)
+        # Enum codes sort in their declared order (severities low..critical; the index's
+        # categories, regions and reviewers alphabetically); a Categorical is sorted as text.
+        return pl.col(column).cast(pl.String) if dtype == pl.Categorical else pl.col(column)
+
+    def _ordered(self, frame: pl.LazyFrame, offset: int, length: int, total: int, tiebreak: str | None) -> pl.LazyFrame:
+        """Rows offset..offset+length of the selection in display order: a bounded top-k.
+
+        Nulls sort last; ties keep the data's order (``tiebreak``). A page past the middle
+        is the start of the reversed order, so the last page costs what the first does.
+        """
+        if self.sort_by is None and tiebreak is not None:
+            keys, descending = [pl.col(tiebreak)], [self.descending]
+        else:
+            keys = [self._sort_key(frame.collect_schema())]
+            descending = [self.descending]
+            if tiebreak is not None:
+                keys.append(pl.col(tiebreak))
+                descending.append(False)
+        if self.sort_by is None and tiebreak is None:  # lazy storage, data order
+            return frame.slice(offset, length) if not self.descending else frame.reverse().slice(offset, length)
+        nulls_last = [True] * len(keys)
+        if offset + length / 2 > total / 2 and total > length:
+            back = max(total - offset - length, 0)
+            take = min(length, total - offset)
+            flipped = [not d for d in descending]
+            return (
+                frame.sort(keys, descending=flipped, nulls_last=[not n for n in nulls_last])
+                .slice(back, take)
+                .reverse()
+            )
+        return frame.sort(keys, descending=descending, nulls_last=nulls_last).slice(offset, length)
+
+    def page_frame(self) -> Page:
+        """The current page (sort_by, descending, page, page_size), and the selection's size."""
+        self.check()
+        shown = self.shown_columns()
+        selection = self.selection()
+        total = int(selection.select(pl.len()).collect().item())
+        page = min(self.page, max(0, (total - 1) // self.page_size))
+        offset = page * self.page_size
+        storage = self._storage()
+        if storage == "lazy":
+            frame = self._ordered(selection, offset, self.page_size, total, None).select(shown).collect()
+            return Page(_display(frame), total, page, self.page_size)
+        key = [] if self.sort_by is None else [self.sort_by]
+        positions = (
+            self._ordered(selection.select(_ROW, *key), offset, self.page_size, total, _ROW)
+            .select(_ROW)
+            .collect()[_ROW]
+        )
+        rows = self.dataset.in_memory.frame[positions]
+        derived = self._derived(frozenset(rows.columns))
+        rows = rows.with_columns(derived) if derived else rows
+        if storage == "hybrid":
+            rows = _with_cold(rows, self.dataset.flags, positions, [c for c in shown if c not in rows.columns])
+        return Page(_display(rows.select(shown)), total, page, self.page_size)
+
+    # --- export -------------------------------------------------------------------------------
+    def export_frame(self, *, sorted_: bool = True, formulas: bool = False) -> pl.LazyFrame:
+        """The whole selection with the table's columns, as a lazy query (ids read from the files
+        in hybrid storage); text NUL-free, formulas neutralised when ``formulas``."""
+        self.check()
+        shown = self.shown_columns()
+        if self._storage() == "hybrid":
+            # The cold ids live in the files: query the full flags plan, positions line up with the index.
+            frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
+            frame = frame.with_columns(self._derived(frozenset()))
+            search = self._search_expr()
+            if search is not None:
+                frame = frame.filter(search)
+            if self.status is not None:
+                frame = frame.filter(pl.col("status") == self.status)
+        else:
+            frame = self.selection()
+        if sorted_ and self.sort_by is not None:
+            frame = frame.sort(self._sort_key(frame.collect_schema()), descending=self.descending, nulls_last=True)
+        elif sorted_ and self.descending:
+            frame = frame.reverse()
+        frame = frame.select(shown)
+        coded = [c for c, t in frame.collect_schema().items() if t == pl.Categorical or t == pl.Enum]
+        frame = frame.with_columns([pl.col(c).cast(pl.String) for c in coded])
+        return frame.with_columns(safe_text_columns(frame.collect_schema(), formulas=formulas))
+
+    def export(self, out: str | Path | IO[bytes], fmt: ExportFormat = "csv", *, limit: int | None = None) -> int:
+        """Stream the selection into a file or a binary stream with Polars' sinks (bounded memory).
+
+        CSV cells that a spreadsheet would run as a formula get a leading apostrophe; NUL bytes
+        are removed from text in every format. Returns the number of rows written.
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise TspanelError(f"unknown export format {fmt!r}; choose {' or '.join(EXPORT_FORMATS)}")
+        frame = self.export_frame(formulas=fmt == "csv")
+        if limit is not None:
+            frame = frame.head(limit)
+        target = Path(out) if isinstance(out, str | Path) else out
+        if fmt == "csv":
+            frame.sink_csv(target)
+        else:
+            frame.sink_parquet(target)
+        total = self.count()
+        return total if limit is None else min(total, limit)
+
+
+def _display(frame: pl.DataFrame) -> pl.DataFrame:
+    """Enum and Categorical columns as plain text: what a table or a JSON answer shows."""
+    casts = [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Categorical or t == pl.Enum]
+    return frame.with_columns(casts) if casts else frame
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """(start, length) of each run of consecutive positions, in ascending order."""
+    runs: list[tuple[int, int]] = []
+    for p in sorted(set(positions)):
+        if runs and runs[-1][0] + runs[-1][1] == p:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((p, 1))
+    return runs
+
+
+def _with_cold(rows: pl.DataFrame, flags: pl.LazyFrame, positions: pl.Series, cold: list[str]) -> pl.DataFrame:
+    """Hybrid storage: the page's rows with the text columns read from the files (one read per run).
+
+    The index and the files hold the rows in the same order (the loader keeps a date-sorted
+    source's order); the page's dates are compared with the files' to make sure of it.
+    """
+    if not cold or rows.height == 0:
+        return rows
+    wanted = positions.to_list()
+    runs = _runs(wanted)
+    parts = pl.collect_all([flags.slice(start, n).select(["date", *cold]) for start, n in runs])
+    fetched = pl.concat(parts).with_columns(pl.Series(_ROW, [p for s, n in runs for p in range(s, s + n)]))
+    by_row = fetched.join(pl.DataFrame({_ROW: wanted}).with_row_index("_order"), on=_ROW).sort("_order")
+    if not by_row["date"].equals(rows["date"]):
+        raise TspanelError(
+            "the flags files are not in date order, so their ids cannot be matched to the in-memory index; "
+            "sort the flags by date, or set TSPANEL_MEMORY_BUDGET_MB high enough to hold them in memory"
+        )
+    return rows.with_columns(by_row.select(cold))
