@@ -146,9 +146,7 @@ class FlagsTable(DomainModel):
             exprs.append(status_expr(self.columns).alias("status"))
         if "resolution_hrs" in shown:
             rows = self.dataset.in_memory
-            hours = (
-                pl.col(rows.hours) if rows is not None and rows.hours in frame_columns else self.resolution_hours()
-            )
+            hours = pl.col(rows.hours) if rows is not None and rows.hours in frame_columns else self.resolution_hours()
             exprs.append(hours.alias("resolution_hrs"))
         return exprs
 
@@ -235,9 +233,7 @@ class FlagsTable(DomainModel):
             take = min(length, total - offset)
             flipped = [not d for d in descending]
             return (
-                frame.sort(keys, descending=flipped, nulls_last=[not n for n in nulls_last])
-                .slice(back, take)
-                .reverse()
+                frame.sort(keys, descending=flipped, nulls_last=[not n for n in nulls_last]).slice(back, take).reverse()
             )
         return frame.sort(keys, descending=descending, nulls_last=nulls_last).slice(offset, length)
 
