@@ -16,7 +16,7 @@ from tspanel import __version__
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "validate", "detect", "report", "bench")
+COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "flags", "validate", "detect", "report", "bench")
 
 EXIT_USAGE = 2
 

@@ -211,7 +211,7 @@ def _accounts(w: _Window) -> EvidenceItem:
     suspicious = over >= MIN_REPEAT_ACCOUNTS
     lead = top.row(0, named=True) if top.height else None
     who = (
-        f" (top: {lead['account_id']}, {lead['flags']} flags"
+        f" (top: {lead['account_id']}, {lead['flags']} flag{'s' if lead['flags'] != 1 else ''}"
         + (f", {lead['age_days']} days old)" if "age_days" in top.columns else ")")
         if lead
         else ""
