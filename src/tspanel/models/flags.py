@@ -185,7 +185,10 @@ class FlagsTable(DomainModel):
         text ids (they are fetched per page by :meth:`page_frame`).
         """
         storage = self._storage()
-        frame = self.filters.apply(self.dataset.flags, self.columns) if storage == "lazy" else self._indexed()
+        if storage == "lazy":  # the row number breaks ties, so every page of a sort is stable
+            frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
+        else:
+            frame = self._indexed()
         schema = frame.collect_schema()
         frame = frame.with_columns(self._derived(frozenset(schema.names())))
         search = self._search_expr()
@@ -247,7 +250,7 @@ class FlagsTable(DomainModel):
         offset = page * self.page_size
         storage = self._storage()
         if storage == "lazy":
-            frame = self._ordered(selection, offset, self.page_size, total, None).select(shown).collect()
+            frame = self._ordered(selection, offset, self.page_size, total, _ROW).select(shown).collect()
             return Page(_display(frame), total, page, self.page_size)
         key = [] if self.sort_by is None else [self.sort_by]
         positions = (
