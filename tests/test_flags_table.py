@@ -230,3 +230,7 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
     assert table.export(tmp_path / "all.csv", "csv") == 10_000
     ids = pl.read_csv(tmp_path / "all.csv")["flag_id"].to_list()
     assert ids[:2] == [f"F{1:040d}", f"F{3:040d}"]
+    table.sort_by = "account_id"  # an id column: sorted from the files
+    table.descending = True
+    table.page = 0
+    assert _ids(table) == [f"F{i:040d}" for i in (19999, 19997, 19995)]

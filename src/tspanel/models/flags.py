@@ -201,6 +201,19 @@ class FlagsTable(DomainModel):
             frame = frame.filter(pl.col("status") == self.status)
         return frame
 
+    def _files_selection(self) -> pl.LazyFrame:
+        """Hybrid storage: the selection from the full flags plan (text ids read from the files).
+
+        Its ``_row`` is the position in the files, the same as in the index (checked per page)."""
+        frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
+        frame = frame.with_columns(self._derived(frozenset()))
+        search = self._search_expr()
+        if search is not None:
+            frame = frame.filter(search)
+        if self.status is not None:
+            frame = frame.filter(pl.col("status") == self.status)
+        return frame
+
     # --- counting and paging ----------------------------------------------------------------
     def count(self) -> int:
         """How many flags the selection holds."""
@@ -253,6 +266,8 @@ class FlagsTable(DomainModel):
             frame = self._ordered(selection, offset, self.page_size, total, _ROW).select(shown).collect()
             return Page(_display(frame), total, page, self.page_size)
         key = [] if self.sort_by is None else [self.sort_by]
+        if key and key[0] not in selection.collect_schema():  # hybrid, sorted by an id: read from the files
+            selection = self._files_selection()
         positions = (
             self._ordered(selection.select(_ROW, *key), offset, self.page_size, total, _ROW)
             .select(_ROW)
@@ -271,19 +286,10 @@ class FlagsTable(DomainModel):
         in hybrid storage); text NUL-free, formulas neutralised when ``formulas``."""
         self.check()
         shown = self.shown_columns()
-        if self._storage() == "hybrid":
-            # The cold ids live in the files: query the full flags plan, positions line up with the index.
-            frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
-            frame = frame.with_columns(self._derived(frozenset()))
-            search = self._search_expr()
-            if search is not None:
-                frame = frame.filter(search)
-            if self.status is not None:
-                frame = frame.filter(pl.col("status") == self.status)
-        else:
-            frame = self.selection()
+        frame = self._files_selection() if self._storage() == "hybrid" else self.selection()
         if sorted_ and self.sort_by is not None:
-            frame = frame.sort(self._sort_key(frame.collect_schema()), descending=self.descending, nulls_last=True)
+            key = self._sort_key(frame.collect_schema())
+            frame = frame.sort([key, pl.col(_ROW)], descending=[self.descending, False], nulls_last=True)
         elif sorted_ and self.descending:
             frame = frame.reverse()
         frame = frame.select(shown)
