@@ -234,3 +234,31 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
     table.descending = True
     table.page = 0
     assert _ids(table) == [f"F{i:040d}" for i in (19999, 19997, 19995)]
+
+
+def test_deep_pages_match_the_order_near_both_ends():
+    """Pages far from both ends sort once and keep the order; every page agrees with the stated order."""
+    n = 60_000
+    flags = pl.DataFrame(
+        {
+            "flag_id": [f"f{i}" for i in range(n)],
+            "date": [D1] * n,
+            "category": ["spam"] * n,
+            "severity": ["low"] * n,
+            "action": ["allow"] * n,
+            "ml_score": [((i * 7919) % n) / n for i in range(n)],  # a permutation: 7919 is prime to 60000
+        }
+    )
+    dataset = dataset_from_frames(flags, REVIEWERS, name="permutation")
+    inverse = pow(7919, -1, n)
+
+    def row_of_rank(rank: int) -> str:  # descending: rank r has score (n - 1 - r) / n
+        return f"f{((n - 1 - rank) * inverse) % n}"
+
+    table = FlagsTable(dataset, Filters(), sort_by="ml_score", descending=True, page_size=50)
+    for page in (0, 300, 600, 601, 1199):  # 600 and 601 are deep (30,000 rows from either end)
+        table.page = page
+        assert _ids(table) == [row_of_rank(r) for r in range(page * 50, page * 50 + 50)], page
+    table.filters.categories = ["spam"]  # a new selection forgets the kept order
+    table.page = 600
+    assert _ids(table) == [row_of_rank(r) for r in range(30_000, 30_050)]

@@ -57,6 +57,9 @@ ID_COLUMNS: tuple[str, ...] = ("flag_id", "account_id", "content_hash", "target_
 STATUSES: tuple[str, ...] = ("open", "resolved")
 MIN_SEARCH_CHARS = 3  # shorter texts match most ids and would only slow the table down
 MAX_PAGE_SIZE = 1_000
+# Pages further than this from both ends sort the whole selection once and keep its order
+# (4 bytes a row) for the next pages; nearer pages are a bounded top-k.
+DEEP_PAGE_ROWS = 20_000
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
 _ROW = "_row"
 
@@ -117,6 +120,7 @@ class FlagsTable(DomainModel):
     def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
         super().__init__(dataset, filters, **params)
         self._search_rows: tuple[str, pl.Series] | None = None  # hybrid storage: positions matching a search
+        self._order: tuple[Any, pl.Series] | None = None  # the last deep-paged order (4 bytes a selected flag)
 
     # --- what the table shows -------------------------------------------------------
     def shown_columns(self) -> list[str]:
@@ -227,31 +231,34 @@ class FlagsTable(DomainModel):
         # categories, regions and reviewers alphabetically); a Categorical is sorted as text.
         return pl.col(column).cast(pl.String) if dtype == pl.Categorical else pl.col(column)
 
-    def _ordered(self, frame: pl.LazyFrame, offset: int, length: int, total: int, tiebreak: str | None) -> pl.LazyFrame:
-        """Rows offset..offset+length of the selection in display order: a bounded top-k.
+    def _ordered(self, frame: pl.LazyFrame, offset: int, length: int, total: int) -> pl.LazyFrame:
+        """Rows offset..offset+length of the selection (``_row`` ascending) in display order.
 
-        Nulls sort last; ties keep the data's order (``tiebreak``). A page past the middle
-        is the start of the reversed order, so the last page costs what the first does.
+        Nulls sort last; the sort is stable, so ties keep the data's order. A page past the
+        middle is the start of the reversed order (reversed rows, flipped sort), so the last
+        page costs what the first does: a bounded top-k either way.
         """
-        if self.sort_by is None and tiebreak is not None:
-            keys, descending = [pl.col(tiebreak)], [self.descending]
-        else:
-            keys = [self._sort_key(frame.collect_schema())]
-            descending = [self.descending]
-            if tiebreak is not None:
-                keys.append(pl.col(tiebreak))
-                descending.append(False)
-        if self.sort_by is None and tiebreak is None:  # lazy storage, data order
-            return frame.slice(offset, length) if not self.descending else frame.reverse().slice(offset, length)
-        nulls_last = [True] * len(keys)
-        if offset + length / 2 > total / 2 and total > length:
-            back = max(total - offset - length, 0)
-            take = min(length, total - offset)
-            flipped = [not d for d in descending]
-            return (
-                frame.sort(keys, descending=flipped, nulls_last=[not n for n in nulls_last]).slice(back, take).reverse()
-            )
-        return frame.sort(keys, descending=descending, nulls_last=nulls_last).slice(offset, length)
+        back = max(total - offset - length, 0)
+        take = max(min(length, total - offset), 0)
+        from_end = offset + length / 2 > total / 2 and total > length
+        if self.sort_by is None:
+            if self.descending:
+                return frame.slice(back, take).reverse()
+            return frame.slice(offset, length)
+        key = self._sort_key(frame.collect_schema())
+        if from_end:
+            flipped = frame.reverse().sort(key, descending=not self.descending, nulls_last=False, maintain_order=True)
+            return flipped.slice(back, take).reverse()
+        return frame.sort(key, descending=self.descending, nulls_last=True, maintain_order=True).slice(offset, length)
+
+    def _deep_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
+        """A page far from both ends: the whole selection's order, sorted once and kept for the next pages."""
+        key = (self.filters.key(), self.sort_by, self.descending, self.search.strip(), self.status)
+        if self._order is None or self._order[0] != key:
+            sort_key = self._sort_key(frame.collect_schema())
+            order = frame.sort(sort_key, descending=self.descending, nulls_last=True, maintain_order=True)
+            self._order = (key, order.select(_ROW).collect()[_ROW])
+        return self._order[1].slice(offset, length)
 
     def page_frame(self) -> Page:
         """The current page (sort_by, descending, page, page_size), and the selection's size."""
@@ -263,16 +270,16 @@ class FlagsTable(DomainModel):
         offset = page * self.page_size
         storage = self._storage()
         if storage == "lazy":
-            frame = self._ordered(selection, offset, self.page_size, total, _ROW).select(shown).collect()
+            frame = self._ordered(selection, offset, self.page_size, total).select(shown).collect()
             return Page(_display(frame), total, page, self.page_size)
         key = [] if self.sort_by is None else [self.sort_by]
         if key and key[0] not in selection.collect_schema():  # hybrid, sorted by an id: read from the files
             selection = self._files_selection()
-        positions = (
-            self._ordered(selection.select(_ROW, *key), offset, self.page_size, total, _ROW)
-            .select(_ROW)
-            .collect()[_ROW]
-        )
+        narrow = selection.select(_ROW, *key)
+        if key and min(offset, total - offset - self.page_size) > DEEP_PAGE_ROWS:
+            positions = self._deep_positions(narrow, offset, self.page_size)
+        else:
+            positions = self._ordered(narrow, offset, self.page_size, total).select(_ROW).collect()[_ROW]
         rows = self.dataset.in_memory.frame[positions]
         derived = self._derived(frozenset(rows.columns))
         rows = rows.with_columns(derived) if derived else rows
