@@ -69,6 +69,12 @@ def scenarios(dataset: Any, rng: random.Random) -> dict[str, tuple[Callable[[], 
         page = {"first": 0, "middle": last // 2, "last": last}[where]
         return lambda: FlagsTable(dataset, Filters(), sort_by=column, descending=descending, page=page).page_frame()
 
+    kept = FlagsTable(dataset, Filters(), sort_by="ml_score", descending=True, page=last // 2)
+
+    def next_deep_page() -> None:
+        kept.page = rng.randint(last // 3, 2 * last // 3)  # the order sorted for the first deep page is kept
+        kept.page_frame()
+
     def sorted_in_category() -> None:
         filters = Filters(categories=[ALERT_CATEGORY])
         FlagsTable(dataset, filters, sort_by="ml_score", descending=True, page=rng.randint(0, 50)).page_frame()
@@ -81,8 +87,9 @@ def scenarios(dataset: Any, rng: random.Random) -> dict[str, tuple[Callable[[], 
         "open: alert day x category": (open_alert, 1),
         "page: data order, random page": (page_random, 1),
         "sort: ML score desc, first page": (sorted_page("ml_score", "first"), 1),
-        "sort: ML score desc, middle page": (sorted_page("ml_score", "middle"), 1),
+        "sort: ML score desc, middle page (first visit)": (sorted_page("ml_score", "middle"), 1),
         "sort: ML score desc, last page": (sorted_page("ml_score", "last"), 1),
+        "sort: ML score desc, another middle page": (next_deep_page, 1),
         "sort: time desc, first page": (sorted_page("created_at", "first"), 1),
         "sort: severity, middle page": (sorted_page("severity", "middle", False), 1),
         "sort: one category by ML score, random page": (sorted_in_category, 1),

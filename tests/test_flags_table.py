@@ -262,3 +262,36 @@ def test_deep_pages_match_the_order_near_both_ends():
     table.filters.categories = ["spam"]  # a new selection forgets the kept order
     table.page = 600
     assert _ids(table) == [row_of_rank(r) for r in range(30_000, 30_050)]
+
+
+def test_sort_by_date_keeps_data_order_within_a_day(dataset):
+    table = FlagsTable(dataset, Filters(), page_size=4, sort_by="date", descending=True)
+    pages = []
+    for page in range(3):
+        table.page = page
+        pages += _ids(table)
+    assert pages == ["f6", "f7", "f8", "f9", "f3", "f4", "f5", "f0", "f1", "f2"]
+
+
+def test_sort_by_time_any_page():
+    n = 3 * 30_000  # three days of 30,000 flags, one a second from midnight
+    start = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    flags = pl.DataFrame(
+        {
+            "flag_id": [f"f{i}" for i in range(n)],
+            "date": [D1 + dt.timedelta(days=i // 30_000) for i in range(n)],
+            "created_at": [start + dt.timedelta(days=i // 30_000, seconds=i % 30_000) for i in range(n)],
+            "category": ["spam"] * n,
+            "severity": ["low"] * n,
+            "action": ["allow"] * n,
+            "ml_score": [0.5] * n,
+        }
+    )
+    table = FlagsTable(dataset_from_frames(flags, REVIEWERS, name="clock"), Filters(), sort_by="created_at")
+    table.descending, table.page_size = True, 50
+    for page in (0, 599, 600, 1799):  # the newest first; page 600 opens the second-newest day
+        table.page = page
+        assert _ids(table) == [f"f{n - 1 - r}" for r in range(page * 50, page * 50 + 50)], page
+    table.descending = False
+    table.page = 900
+    assert _ids(table) == [f"f{r}" for r in range(45_000, 45_050)]

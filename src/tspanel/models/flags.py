@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -64,6 +65,10 @@ EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
 _ROW = "_row"
 
 ExportFormat = Literal["csv", "parquet"]
+
+# Datasets whose created_at is never null and always on the row's date: sorting by time can
+# then look only at the days a page falls on (checked once per dataset, in memory storage).
+_TIME_IS_DAY: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,38 @@ class FlagsTable(DomainModel):
             return flipped.slice(back, take).reverse()
         return frame.sort(key, descending=self.descending, nulls_last=True, maintain_order=True).slice(offset, length)
 
+    def _time_sorted(self) -> bool:
+        """Sorting by date, or by a created_at that always falls on its row's date (memory, hybrid)."""
+        if self.sort_by == "date":
+            return True
+        if self.sort_by != "created_at" or self.dataset.in_memory is None:
+            return False
+        if self.dataset not in _TIME_IS_DAY:
+            frame = self.dataset.in_memory.frame
+            same = frame.select(
+                (pl.col("created_at").is_not_null() & (pl.col("created_at").dt.date() == pl.col("date"))).all()
+            )
+            _TIME_IS_DAY[self.dataset] = bool(same.item())
+        return _TIME_IS_DAY[self.dataset]
+
+    def _time_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
+        """A page of a sort by time: the selection's flags per day give the days the page falls on,
+        and only those days' rows are sorted, however deep the page."""
+        days = frame.group_by("date").agg(pl.len().alias("n")).sort("date", descending=self.descending).collect()
+        wanted, skip, seen = [], 0, 0
+        for day, n in days.iter_rows():
+            if seen + n > offset and seen < offset + length:
+                if not wanted:
+                    skip = offset - seen
+                wanted.append(day)
+            seen += n
+        key = [self.sort_by] if self.sort_by != "date" else []
+        window = frame.filter(pl.col("date").is_in(wanted))
+        ordered = window.sort(
+            ["date", *key, _ROW], descending=[self.descending] * (1 + len(key)) + [False], nulls_last=True
+        )
+        return ordered.slice(skip, length).select(_ROW).collect()[_ROW]
+
     def _deep_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
         """A page far from both ends: the whole selection's order, sorted once and kept for the next pages."""
         key = (self.filters.key(), self.sort_by, self.descending, self.search.strip(), self.status)
@@ -276,7 +313,10 @@ class FlagsTable(DomainModel):
         if key and key[0] not in selection.collect_schema():  # hybrid, sorted by an id: read from the files
             selection = self._files_selection()
         narrow = selection.select(_ROW, *key)
-        if key and min(offset, total - offset - self.page_size) > DEEP_PAGE_ROWS:
+        if key and self._time_sorted():
+            narrow = selection.select(_ROW, *{"date", *key})
+            positions = self._time_positions(narrow, offset, self.page_size)
+        elif key and min(offset, total - offset - self.page_size) > DEEP_PAGE_ROWS:
             positions = self._deep_positions(narrow, offset, self.page_size)
         else:
             positions = self._ordered(narrow, offset, self.page_size, total).select(_ROW).collect()[_ROW]
