@@ -209,7 +209,12 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
             "action": ["allow"] * n,
             "ml_score": [((i * 7919) % n) / n for i in range(n)],
             "account_id": "A" + long,
+            # every 4th row (1, 5, 9, ...) a review case, resolved 2 h after it came in at 1, 9, 17, ...
+            "created_at": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)] * n,
+            "resolved_at": [dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC) if i % 8 == 1 else None for i in range(n)],
         }
+    ).with_columns(
+        action=pl.when(pl.int_range(n) % 4 == 1).then(pl.lit("human_review")).otherwise(pl.lit("allow"))
     )
     monkeypatch.setenv("TSPANEL_MEMORY_BUDGET_MB", "1")
     dataset = load_dataset(_write(tmp_path / "data", flags))
@@ -230,6 +235,14 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
     assert table.export(tmp_path / "all.csv", "csv") == 10_000
     ids = pl.read_csv(tmp_path / "all.csv")["flag_id"].to_list()
     assert ids[:2] == [f"F{1:040d}", f"F{3:040d}"]
+    table.status = "resolved"  # hours from the timestamps (no resolution_hrs column), read from the files
+    assert table.export(tmp_path / "resolved.csv", "csv") == 2_500
+    resolved = pl.read_csv(tmp_path / "resolved.csv")
+    assert resolved["resolution_hrs"].unique().to_list() == [2.0]
+    assert resolved["flag_id"].head(2).to_list() == [f"F{1:040d}", f"F{9:040d}"]
+    table.status = "open"
+    assert table.count() == 2_500
+    table.status = None
     table.sort_by = "account_id"  # an id column: sorted from the files
     table.descending = True
     table.page = 0

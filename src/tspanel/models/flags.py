@@ -155,7 +155,10 @@ class FlagsTable(DomainModel):
             exprs.append(status_expr(self.columns).alias("status"))
         if "resolution_hrs" in shown:
             rows = self.dataset.in_memory
-            hours = pl.col(rows.hours) if rows is not None and rows.hours in frame_columns else self.resolution_hours()
+            # The index's precomputed hours where the frame has them; else the definition itself
+            # (the full flags plan of hybrid storage lacks the index's helper column).
+            in_index = rows is not None and rows.hours is not None and rows.hours in frame_columns
+            hours = pl.col(rows.hours) if in_index else timing.resolution_hours(self.columns)
             exprs.append(hours.alias("resolution_hrs"))
         return exprs
 
