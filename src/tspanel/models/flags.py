@@ -61,6 +61,7 @@ MAX_PAGE_SIZE = 1_000
 # Pages further than this from both ends sort the whole selection once and keep its order
 # (4 bytes a row) for the next pages; nearer pages are a bounded top-k.
 DEEP_PAGE_ROWS = 20_000
+FETCH_GAP_ROWS = 20_000  # hybrid: page rows closer than this in the files are read in one slice
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
 _ROW = "_row"
 
@@ -373,19 +374,19 @@ def _display(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts) if casts else frame
 
 
-def _runs(positions: list[int]) -> list[tuple[int, int]]:
-    """(start, length) of each run of consecutive positions, in ascending order."""
-    runs: list[tuple[int, int]] = []
+def _windows(positions: list[int], gap: int) -> list[tuple[int, int]]:
+    """(start, length) windows covering the positions; positions less than ``gap`` apart share one."""
+    windows: list[tuple[int, int]] = []
     for p in sorted(set(positions)):
-        if runs and runs[-1][0] + runs[-1][1] == p:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        if windows and p - (windows[-1][0] + windows[-1][1]) < gap:
+            windows[-1] = (windows[-1][0], p - windows[-1][0] + 1)
         else:
-            runs.append((p, 1))
-    return runs
+            windows.append((p, 1))
+    return windows
 
 
 def _with_cold(rows: pl.DataFrame, flags: pl.LazyFrame, positions: pl.Series, cold: list[str]) -> pl.DataFrame:
-    """Hybrid storage: the page's rows with the text columns read from the files (one read per run).
+    """Hybrid storage: the page's rows with the text columns read from the files.
 
     The index and the files hold the rows in the same order (the loader keeps a date-sorted
     source's order); the page's dates are compared with the files' to make sure of it.
@@ -393,9 +394,13 @@ def _with_cold(rows: pl.DataFrame, flags: pl.LazyFrame, positions: pl.Series, co
     if not cold or rows.height == 0:
         return rows
     wanted = positions.to_list()
-    runs = _runs(wanted)
-    parts = pl.collect_all([flags.slice(start, n).select(["date", *cold]) for start, n in runs])
-    fetched = pl.concat(parts).with_columns(pl.Series(_ROW, [p for s, n in runs for p in range(s, s + n)]))
+    # One read per window of nearby rows: a file is read a row group at a time anyway. Each
+    # window is collected on its own: collect_all over these plans ran ~100x slower (measured).
+    parts, numbers = [], []
+    for start, n in _windows(wanted, FETCH_GAP_ROWS):
+        parts.append(flags.slice(start, n).select(["date", *cold]).collect())
+        numbers.append(pl.int_range(start, start + n, eager=True, dtype=pl.UInt32))
+    fetched = pl.concat(parts).with_columns(pl.concat(numbers).alias(_ROW))
     by_row = fetched.join(pl.DataFrame({_ROW: wanted}).with_row_index("_order"), on=_ROW).sort("_order")
     if not by_row["date"].equals(rows["date"]):
         raise TspanelError(
