@@ -229,6 +229,11 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
     assert page["account_id"].to_list() == [f"A{i:040d}" for i in expected]
     table.search = f"{11605:040d}"[-12:]
     assert _ids(table) == [f"F{11605:040d}"]
+    table.filters.param.update(start=D1 + dt.timedelta(days=5), end=D1 + dt.timedelta(days=5))  # row 11605's day
+    assert _ids(table) == [f"F{11605:040d}"]
+    table.filters.param.update(start=D1 + dt.timedelta(days=6), end=D1 + dt.timedelta(days=6))
+    assert _ids(table) == []
+    table.filters.param.update(start=None, end=None)
     table.search = ""
     table.descending = False
     table.sort_by = None

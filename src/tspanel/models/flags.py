@@ -125,7 +125,7 @@ class FlagsTable(DomainModel):
 
     def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
         super().__init__(dataset, filters, **params)
-        self._search_rows: tuple[str, pl.Series] | None = None  # hybrid storage: positions matching a search
+        self._search_rows: tuple[Any, pl.Series] | None = None  # hybrid storage: positions matching a search
         self._order: tuple[Any, pl.Series] | None = None  # the last deep-paged order (4 bytes a selected flag)
 
     # --- what the table shows -------------------------------------------------------
@@ -173,22 +173,29 @@ class FlagsTable(DomainModel):
     def _indexed(self) -> pl.LazyFrame:
         """Memory and hybrid storage: the index's rows of the selected days, with their positions."""
         rows = self.dataset.in_memory
-        start, end = self.filters.bounds()
-        lo = 0 if start is None else bisect.bisect_left(rows.days, start)
-        hi = len(rows.days) if end is None else bisect.bisect_right(rows.days, end)
-        first, stop = rows.starts[lo], rows.starts[max(hi, lo)]
+        first, stop = self._day_rows()
         frame = rows.frame.slice(first, stop - first).lazy().with_row_index(_ROW, offset=first)
         return self.filters.apply(frame, self.columns, skip={"dates"})
 
+    def _day_rows(self) -> tuple[int, int]:
+        """Memory and hybrid storage: the first row of the selected days and the row after the last."""
+        rows = self.dataset.in_memory
+        start, end = self.filters.bounds()
+        lo = 0 if start is None else bisect.bisect_left(rows.days, start)
+        hi = len(rows.days) if end is None else bisect.bisect_right(rows.days, end)
+        return rows.starts[lo], rows.starts[max(hi, lo)]
+
     def _hybrid_search_rows(self) -> pl.Series:
-        """Positions of the rows whose ids match the search (read from the files once per search text)."""
-        text = self.search.strip()
-        if self._search_rows is None or self._search_rows[0] != text:
+        """Positions of the rows whose ids match the search, read from the files once per search
+        text and range of days (only the selected days' rows are read)."""
+        first, stop = self._day_rows()
+        key = (self.search.strip(), first, stop)
+        if self._search_rows is None or self._search_rows[0] != key:
             expr = self._search_expr()
             assert expr is not None
             ids = [c for c in ID_COLUMNS if c in self.columns]
-            found = self.dataset.flags.select(ids).with_row_index(_ROW).filter(expr).select(_ROW).collect()
-            self._search_rows = (text, found[_ROW])
+            days = self.dataset.flags.slice(first, stop - first).select(ids).with_row_index(_ROW, offset=first)
+            self._search_rows = (key, days.filter(expr).select(_ROW).collect()[_ROW])
         return self._search_rows[1]
 
     def selection(self) -> pl.LazyFrame:
