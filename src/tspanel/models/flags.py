@@ -398,8 +398,10 @@ def _with_cold(rows: pl.DataFrame, flags: pl.LazyFrame, positions: pl.Series, co
     The index and the files hold the rows in the same order (the loader keeps a date-sorted
     source's order); the page's dates are compared with the files' to make sure of it.
     """
-    if not cold or rows.height == 0:
+    if not cold:
         return rows
+    if rows.height == 0:
+        return rows.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in cold])
     wanted = positions.to_list()
     # One read per window of nearby rows: a file is read a row group at a time anyway. Each
     # window is collected on its own: collect_all over these plans ran ~100x slower (measured).
