@@ -133,3 +133,23 @@ def test_explain_text_marks_an_ordinary_day_as_such(capsys):
     out = capsys.readouterr().out
     assert "no detector alert on these days" in out
     assert "Nothing out of the ordinary." in out
+
+
+def test_flags_to_a_pipe_that_closes_early_ends_quietly():
+    """`tspanel flags | head -1`: the reader leaves after a line; no traceback, exit 0."""
+    import subprocess
+    import sys
+
+    code = "import sys, tspanel.cli as c; sys.exit(c.main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "flags", "--category", "spam"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    header = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert header.startswith(b"flag_id,date,")
+    assert "Traceback" not in err

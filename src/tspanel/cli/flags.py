@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -71,10 +73,24 @@ def run(args: argparse.Namespace) -> int:
     table.check()
     if args.format == "json":
         return _json(table, args, dataset.name)
-    out = args.out if args.out is not None else sys.stdout.buffer
-    written = table.export(out, args.format, limit=args.limit)
+    if args.out is None:
+        return _to_stdout(table, args)
+    written = table.export(args.out, args.format, limit=args.limit)
     if args.out is not None:
         print(f"wrote {written:,} flags to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _to_stdout(table, args: argparse.Namespace) -> int:  # table: FlagsTable
+    """Stream to standard output; a reader that stops early (`| head`) ends the command quietly."""
+    sys.stdout.flush()
+    try:
+        table.export(sys.stdout.buffer, args.format, limit=args.limit)
+        sys.stdout.flush()
+    except OSError as exc:  # Polars reports a closed pipe as OSError, not BrokenPipeError
+        if exc.errno != errno.EPIPE and "Broken pipe" not in str(exc):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
     return 0
 
 
