@@ -82,6 +82,15 @@ def test_flags_json_counts_the_alert_day(capsys):
     assert {r["category"] for r in payload["rows"]} == {"spam"}
 
 
+def test_flags_count_agrees_with_the_kpis_total(capsys):
+    filters = ["--start", ALERT_DAY, "--end", ALERT_DAY, "--category", ALERT_CATEGORY]
+    assert cli.main(["kpis", *filters, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_flags"] == ALERT_FLAGS
+    assert cli.main(["flags", *filters, "--severity", "critical", "--format", "json", "--limit", "0"]) == 0
+    critical = json.loads(capsys.readouterr().out)
+    assert critical["rows"] == [] and critical["count"] == 49  # of 678: 220 low, 277 medium, 132 high, 49 critical
+
+
 def test_flags_csv_streams_the_whole_selection(tmp_path, capsys):
     out = tmp_path / "flags.csv"
     args = ["flags", "--start", ALERT_DAY, "--end", ALERT_DAY, "--category", ALERT_CATEGORY, "--sort", "ml_score"]
