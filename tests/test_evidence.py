@@ -162,3 +162,8 @@ def test_flags_to_a_pipe_that_closes_early_ends_quietly():
     assert proc.wait(timeout=120) == 0, err
     assert header.startswith(b"flag_id,date,")
     assert "Traceback" not in err
+
+
+def test_an_empty_selection_has_no_items(world):
+    evidence = explain(world, dt.date(2026, 11, 18), dt.date(2026, 11, 18), "spam", regions=["nowhere"])
+    assert (evidence.flags, evidence.items) == (0, ())

@@ -84,6 +84,9 @@ def run_explain(args: argparse.Namespace) -> int:
     for item in evidence.items:
         mark = "!" if item.suspicious else " "
         print(f"  {mark} {item.kind:<12} {item.statement}")
+    if not evidence.items:
+        print("  no flags in this selection: nothing to compare")
+        return 0
     n = len(evidence.suspicious)
     print("Nothing out of the ordinary." if n == 0 else f"{n} item{'s' if n != 1 else ''} out of the ordinary (!).")
     return 0

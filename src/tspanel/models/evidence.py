@@ -164,6 +164,8 @@ def explain(
     frame = query.select(wanted).with_columns([pl.col(c).cast(pl.String) for c in ("region",) if c in wanted]).collect()
     window = _Window(frame, start, end)
     items: list[EvidenceItem] = []
+    if window.selected.height == 0:  # nothing to explain: no items rather than items about nothing
+        return Evidence(category, start, end, 0, len(window.days), ())
     if window.has("account_id"):
         items.append(_accounts(window))
     for kind, column in (("content", "content_hash"), ("targets", "target_id")):
@@ -245,7 +247,7 @@ def _shared(w: _Window, kind: str, column: str) -> EvidenceItem:
     said = (
         f"one {noun} ({lead[column]}) on {lead['flags']} flags from {lead['accounts']} accounts"
         if lead
-        else f"no {noun}s"
+        else f"no {'content hashes' if kind == 'content' else 'targets'}"
     )
     if normal is None or not w.enough():
         return EvidenceItem(kind, f"{said}; too little history to compare", False, peak, None, top.to_dicts())
