@@ -313,3 +313,33 @@ def test_sort_by_time_any_page():
     table.descending = False
     table.page = 900
     assert _ids(table) == [f"f{r}" for r in range(45_000, 45_050)]
+
+
+def test_deep_pages_with_ties_and_nulls():
+    """Deep pages of a sort with many ties and some nulls: ties in data order, nulls last."""
+    n = 60_000
+    # value(i) = (7919 i mod 60000) // 10: each value on 10 rows; every 1000th row has no value.
+    hours = [None if i % 1000 == 0 else float(((i * 7919) % n) // 10) for i in range(n)]
+    flags = pl.DataFrame(
+        {
+            "flag_id": [f"f{i}" for i in range(n)],
+            "date": [D1] * n,
+            "category": ["spam"] * n,
+            "severity": ["low"] * n,
+            "action": ["allow"] * n,
+            "ml_score": [0.5] * n,
+            "resolution_hrs": hours,
+        }
+    )
+    table = FlagsTable(dataset_from_frames(flags, REVIEWERS, name="ties"), Filters(), sort_by="resolution_hrs")
+    # The order stated by its definition: value descending, then row ascending; the 60 nulls last.
+    order = sorted((i for i in range(n) if hours[i] is not None), key=lambda i: (-hours[i], i))
+    order += [i for i in range(n) if hours[i] is None]
+    table.descending, table.page_size = True, 50
+    for page in (500, 501, 777, 1199):  # deep (beyond 20,000 rows from both ends) and the tail with the nulls
+        table.page = page
+        assert _ids(table) == [f"f{i}" for i in order[page * 50 : page * 50 + 50]], page
+    table.descending = False
+    ascending = sorted((i for i in range(n) if hours[i] is not None), key=lambda i: (hours[i], i))
+    table.page = 600
+    assert _ids(table) == [f"f{i}" for i in ascending[30_000:30_050]]

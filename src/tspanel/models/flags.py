@@ -127,6 +127,7 @@ class FlagsTable(DomainModel):
         super().__init__(dataset, filters, **params)
         self._search_rows: tuple[Any, pl.Series] | None = None  # hybrid storage: positions matching a search
         self._order: tuple[Any, pl.Series] | None = None  # the last deep-paged order (4 bytes a selected flag)
+        self._values: tuple[Any, pl.Series] | None = None  # the last deep-paged key values, sorted
 
     # --- what the table shows -------------------------------------------------------
     def shown_columns(self) -> list[str]:
@@ -300,12 +301,26 @@ class FlagsTable(DomainModel):
         return ordered.slice(skip, length).select(_ROW).collect()[_ROW]
 
     def _deep_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
-        """A page far from both ends: the whole selection's order, sorted once and kept for the next pages."""
-        key = (self.filters.key(), self.sort_by, self.descending, self.search.strip(), self.status)
-        if self._order is None or self._order[0] != key:
+        """A page far from both ends of the sort.
+
+        Numbers and times: the sorted key values alone (a plain sort, several times faster than
+        sorting positions) give the page's first and last value, and only the rows between
+        those values are sorted with their positions. Other keys (and pages starting in the
+        nulls) sort the whole selection once and keep its order for the next pages.
+        """
+        state = (self.filters.key(), self.sort_by, self.descending, self.search.strip(), self.status)
+        dtype = frame.collect_schema()[self.sort_by]
+        if dtype.is_numeric() or dtype.is_temporal():
+            if self._values is None or self._values[0] != state:
+                values = frame.select(self.sort_by).collect().to_series()
+                self._values = (state, values.sort(descending=self.descending, nulls_last=True))
+            found = _between_values(frame, self._values[1], self.sort_by, self.descending, offset, length)
+            if found is not None:
+                return found
+        if self._order is None or self._order[0] != state:
             sort_key = self._sort_key(frame.collect_schema())
             order = frame.sort(sort_key, descending=self.descending, nulls_last=True, maintain_order=True)
-            self._order = (key, order.select(_ROW).collect()[_ROW])
+            self._order = (state, order.select(_ROW).collect()[_ROW])
         return self._order[1].slice(offset, length)
 
     def page_frame(self) -> Page:
@@ -379,6 +394,26 @@ def _display(frame: pl.DataFrame) -> pl.DataFrame:
     """Enum and Categorical columns as plain text: what a table or a JSON answer shows."""
     casts = [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Categorical or t == pl.Enum]
     return frame.with_columns(casts) if casts else frame
+
+
+def _between_values(
+    frame: pl.LazyFrame, values: pl.Series, column: str, descending: bool, offset: int, length: int
+) -> pl.Series | None:
+    """Positions of display rows offset..offset+length from the sorted key ``values``: the rows whose
+    key lies between the page's first and last value, sorted with their positions (ties in data
+    order). None when the page touches a null or NaN (the caller sorts everything instead)."""
+    length = min(length, values.len() - offset)
+    if length <= 0:
+        return None
+    first, last = values[offset], values[offset + length - 1]
+    if first is None or last is None or first != first or last != last:  # null or NaN
+        return None
+    before = int((values > first).sum() if descending else (values < first).sum())
+    low, high = (last, first) if descending else (first, last)
+    window = frame.filter(pl.col(column).is_between(low, high)).sort(
+        [column, _ROW], descending=[descending, False], nulls_last=True
+    )
+    return window.slice(offset - before, length).select(_ROW).collect()[_ROW]
 
 
 def _windows(positions: list[int], gap: int) -> list[tuple[int, int]]:
