@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tspanel.cli._common import add_data_argument, iso_date
+from tspanel.cli.explain import add_arguments as add_explain_arguments
+from tspanel.cli.explain import run_explain
 
 PROGRESS_MIN_BINS = 5_000  # a series this long takes several seconds: show progress on stderr
 
@@ -59,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--list-methods", action="store_true", help="list the detection methods and exit")
+    add_explain_arguments(parser)  # --explain DATE CATEGORY, --days, --case (tspanel.cli.explain)
     parser.set_defaults(func=run)
 
 
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_methods:
         return _list_methods(args.json)
+    if args.explain is not None or args.case is not None:
+        return run_explain(args)
     if args.threshold is not None and not (math.isfinite(args.threshold) and args.threshold > 0):
         raise TspanelError(f"--threshold must be a positive number (got {args.threshold})")
     if args.series is not None:
