@@ -54,10 +54,18 @@ class Component:
     """One seasonal effect: which phase each point is in, and how much history to learn it from."""
 
     name: str
-    phase: np.ndarray  # int phase of every point of the series
+    offset: int  # phase of the series' first point; point i is in phase (offset + i) % n_phases
     n_phases: int
     history: int  # trailing points used to estimate the profile
     min_history: int  # points needed before the profile is trusted
+
+    def phase(self, index: np.ndarray | int) -> np.ndarray | int:
+        """Phase of point(s) `index`: the grid is regular, so phases repeat every n_phases points.
+
+        Computed from the index, not read from a per-point array, so a stream can score points
+        that did not exist when the models were made.
+        """
+        return (self.offset + index) % self.n_phases
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class SeriesScores:
     excess_to: np.ndarray
     tests: np.ndarray  # statistics computed at the point (the point and each window)
     model: list[str | None]
+    test_z: np.ndarray | None = None  # (1 + windows, n): raw z of the point and of each window
+    test_excess: np.ndarray | None = None  # the same statistics' log-scale excess over their forecast
 
     @property
     def score(self) -> np.ndarray:
@@ -148,24 +158,25 @@ def corrected_z(z: float, tests: int) -> float:
     return -NormalDist().inv_cdf(family)
 
 
-def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Model], Settings]:
+def candidate_models(start: dt.datetime | dt.date | pl.Series, step: dt.timedelta) -> tuple[list[Model], Settings]:
     """The seasonal models that make sense for a sampling step, richest first, and the settings.
 
     Daily data: day of week, or none. Sub-daily data that divides a day: time of day, time
-    of week (once two weeks are seen) and none. Anything coarser: none.
+    of week (once two weeks are seen) and none. Anything coarser: none. Only the first
+    timestamp matters (`start`, or the first of a series of them): points lie on a regular grid.
     """
     day = dt.timedelta(days=1)
     if step <= dt.timedelta(0):
         raise DataError(f"the sampling step must be positive, got {step}.")
     flat = Model("flat")
-    ts = timestamps.cast(pl.Datetime("us"))
-    weekday = (ts.dt.weekday().cast(pl.Int64) - 1).to_numpy()
+    if isinstance(start, pl.Series):
+        start = start.cast(pl.Datetime("us"))[0] if start.len() else dt.datetime(1970, 1, 5)
+    if not isinstance(start, dt.datetime):
+        start = dt.datetime.combine(start, dt.time())
+    weekday = start.weekday()
     if step < day and day % step == dt.timedelta(0):
         per_day = day // step
-        seconds = (
-            ts.dt.hour().cast(pl.Int64) * 3600 + ts.dt.minute().cast(pl.Int64) * 60 + ts.dt.second().cast(pl.Int64)
-        ).to_numpy()
-        slot = seconds // int(step.total_seconds())
+        slot = (start.hour * 3600 + start.minute * 60 + start.second) // int(step.total_seconds())
         tod = Component("time of day", slot, per_day, history=14 * per_day, min_history=3 * per_day)
         tow = Component(
             "time of week", weekday * per_day + slot, 7 * per_day, history=28 * per_day, min_history=14 * per_day
@@ -208,9 +219,9 @@ def _forecast(
         block = d[start - lo :].reshape(cycles, comp.n_phases)
         by_column = np.median(block, axis=0) - float(np.median(block))
         profile = np.zeros(comp.n_phases)
-        profile[comp.phase[start : start + comp.n_phases]] = by_column
-        d = d - profile[comp.phase[lo:t]]
-        season_t += profile[comp.phase[t]]
+        profile[comp.phase(np.arange(start, start + comp.n_phases))] = by_column
+        d = d - profile[comp.phase(np.arange(lo, t))]
+        season_t += profile[comp.phase(t)]
     level = float(np.median(d[-level_points:]))
     return level, season_t, float(np.median(d[-usual_points:])) if usual_points else level
 
@@ -222,6 +233,157 @@ def _extra_variance(errors: np.ndarray, poisson_var: np.ndarray) -> float:
     the points above c is the median of e**2 / c**2 - pv (and 0 if that is negative).
     """
     return max(0.0, float(np.median(errors**2 / NORMAL_MAD**2 - poisson_var)))
+
+
+class CountScorer:
+    """Scores a regularly spaced count series one point at a time, each from the points before it.
+
+    Why a class: a stream (``tspanel detect --series --follow``) must give the very numbers a
+    batch run gives, so the batch run is this scorer fed every point (:func:`score_counts`);
+    nothing a point's score uses lies after it. Arrays grow by doubling; every step reads only
+    indices up to the point scored.
+    """
+
+    def __init__(self, models: list[Model], settings: Settings, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.models, self.settings, self.threshold = models, settings, threshold
+        self.n = 0
+        self._capacity = 0
+        self._fitted_at: dict[tuple[str, int], float] = {}  # warm-up forecasts of earlier points
+        self.chosen: list[str | None] = []
+        self._grow(256)
+
+    def _grow(self, capacity: int) -> None:
+        def grown(old: np.ndarray | None, fill: float | int, dtype: type = float) -> np.ndarray:
+            shape = (*old.shape[:-1], capacity) if old is not None else (capacity,)
+            new = np.full(shape, fill, dtype=dtype)
+            if old is not None:
+                new[..., : old.shape[-1]] = old
+            return new
+
+        first = self._capacity == 0
+        w = len(self.settings.windows)
+        g = {} if first else self.__dict__
+        for name in ("x", "y", "expected", "noise", "point", "level", "season", "usual", "capped", "errors",
+                     "poisson_var", "point_excess"):  # fmt: skip
+            setattr(self, name, grown(g.get(name), np.nan))
+        self.model_errors = grown(g.get("model_errors", np.full((len(self.models), 0), np.nan)), np.nan)
+        self.window_stat = grown(g.get("window_stat", np.full((w, 0), np.nan)), np.nan)
+        self.window_pv = grown(g.get("window_pv", np.full((w, 0), np.nan)), np.nan)
+        self.window_z = grown(g.get("window_z", np.full((w, 0), np.nan)), np.nan)
+        self.window_excess = grown(g.get("window_excess", np.full((w, 0), np.nan)), np.nan)
+        self.window_from = grown(g.get("window_from", np.zeros((w, 0), dtype=int)), 0, int)
+        self.window_to = grown(g.get("window_to", np.zeros((w, 0), dtype=int)), 0, int)
+        self.tests = grown(g.get("tests"), 0, int)
+        self._capacity = capacity
+
+    def push(self, count: float) -> int:
+        """Score the next point; returns its index."""
+        if not (math.isfinite(count) and count >= 0):
+            raise DataError("a count series must hold finite, non-negative numbers.")
+        t = self.n
+        if t >= self._capacity:
+            self._grow(2 * self._capacity)
+        self.x[t], self.y[t] = count, math.log1p(count)
+        self.chosen.append(None)
+        self.n = t + 1
+        if t >= self.settings.warmup:
+            self._score(t)
+        return t
+
+    def _score(self, t: int) -> None:
+        settings, threshold, models = self.settings, self.threshold, self.models
+        x, y = self.x, self.y
+        forecasts = {
+            i: _forecast(y, t, m, settings.level, settings.usual_level)
+            for i, m in enumerate(models)
+            if t >= m.min_history
+        }
+        if not forecasts:
+            return
+        recent = slice(max(0, t - settings.noise_history), t)
+        best, best_err = next(iter(forecasts)), math.inf
+        for i in forecasts:
+            past = self.model_errors[i, recent]
+            past = past[~np.isnan(past)]
+            if past.size >= settings.min_errors and float(np.mean(np.abs(past))) < best_err:
+                best, best_err = i, float(np.mean(np.abs(past)))
+        self.level[t], self.season[t], self.usual[t] = forecasts[best]
+        e = self.level[t] + self.season[t]
+        mu = max(math.expm1(e), 0.0)
+        pv = log_count_variance(mu)
+        past = self.errors[recent]
+        known = ~np.isnan(past)
+        if known.sum() >= settings.min_errors:
+            extra = _extra_variance(past[known], self.poisson_var[recent][known])
+        else:  # warm-up: the spread of the de-seasonalised history around its level
+            extra = _warmup_variance(y, t, models[best], settings, self._fitted_at)
+        s = math.sqrt(pv + extra)
+        z = point_z(x[t], e, extra)
+        self.expected[t], self.noise[t], self.point[t], self.chosen[t] = mu, s, z, models[best].name
+        self.point_excess[t] = y[t] - e
+        for i, (lv, sv, _) in forecasts.items():
+            self.model_errors[i, t] = y[t] - lv - sv
+        self.errors[t] = min(max(z, -threshold), threshold) * s
+        self.poisson_var[t] = pv
+        windows = settings.windows
+        scored = [
+            k
+            for j, k in enumerate(windows)
+            if t - k + 1 >= settings.warmup and _history(self.window_stat[j], recent, settings)
+        ]
+        self.tests[t] = 1 + len(scored)
+        self.capped[t] = mu if corrected_z(z, int(self.tests[t])) > threshold else x[t]  # an alert is reported already
+        for j, k in enumerate(windows):
+            a = t - k + 1
+            if a < settings.warmup:
+                continue
+            each = np.clip(np.expm1(max(self.level[a], self.usual[a]) + self.season[a : t + 1]), 0.0, None)
+            forecast = float(each.sum())
+            stat = math.log1p(float(self.capped[a : t + 1].sum())) - math.log1p(forecast)
+            self.window_from[j, t], self.window_to[j, t] = (
+                a + i for i in _densest_stretch(self.capped[a : t + 1] - each)
+            )
+            self.window_pv[j, t] = 1.0 / (float(forecast) + 1.0)
+            self.window_stat[j, t] = stat
+            if k not in scored:
+                continue
+            history, history_pv = self.window_stat[j, recent], self.window_pv[j, recent]
+            ok = ~np.isnan(history)
+            centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
+            sd = math.sqrt(self.window_pv[j, t] + _extra_variance(history[ok] - centre, history_pv[ok]))
+            self.window_z[j, t] = (stat - centre) / sd
+            self.window_excess[j, t] = stat - centre
+            self.window_stat[j, t] = centre + min(max(self.window_z[j, t], -threshold), threshold) * sd
+
+    def scores(self, start: int = 0) -> SeriesScores:
+        """Per-point outputs of the points scored so far (from `start`)."""
+        n, windows = self.n, self.settings.windows
+        idx = np.arange(start, n)
+        if windows:
+            wz = self.window_z[:, start:n]
+            scored_any = ~np.all(np.isnan(wz), axis=0)
+            strongest = np.argmax(np.where(np.isnan(wz), -np.inf, wz), axis=0)
+            cols = np.arange(n - start)
+            sustained = np.where(scored_any, wz[strongest, cols], np.nan)
+            window = np.where(scored_any, np.asarray(windows)[strongest], 0)
+            excess_from = np.where(scored_any, self.window_from[:, start:n][strongest, cols], idx)
+            excess_to = np.where(scored_any, self.window_to[:, start:n][strongest, cols], idx)
+        else:
+            sustained, window = np.full(n - start, np.nan), np.zeros(n - start, dtype=int)
+            excess_from, excess_to = idx, idx
+        return SeriesScores(
+            expected=self.expected[start:n].copy(),
+            noise=self.noise[start:n].copy(),
+            point=self.point[start:n].copy(),
+            sustained=sustained,
+            window=window,
+            excess_from=excess_from,
+            excess_to=excess_to,
+            tests=self.tests[start:n].copy(),
+            model=self.chosen[start:n],
+            test_z=np.vstack([self.point[None, start:n], self.window_z[:, start:n]]),
+            test_excess=np.vstack([self.point_excess[None, start:n], self.window_excess[:, start:n]]),
+        )
 
 
 def score_counts(
@@ -247,104 +409,20 @@ def score_counts(
     hour). A point that is an alert by itself enters the windows as its forecast, so one
     spike (reported already) does not keep them raised.
 
-    `progress(done, total)`, if given, is called every 5% of the points: 5-minute data takes
-    about 10 s per 10,000 points.
+    This is :class:`CountScorer` fed every point. `progress(done, total)`, if given, is
+    called every 5% of the points: 5-minute data takes about 10 s per 10,000 points.
     """
     x = np.asarray(counts, dtype=float)
     if x.ndim != 1 or np.any(~np.isfinite(x)) or np.any(x < 0):
         raise DataError("a count series must hold finite, non-negative numbers.")
+    scorer = CountScorer(models, settings, threshold)
     n = x.size
-    y = np.log1p(x)
-    expected, noise, point, level, season, usual, capped = (np.full(n, np.nan) for _ in range(7))
-    chosen: list[str | None] = [None] * n
-    model_errors = np.full((len(models), n), np.nan)  # each candidate's one-step errors
-    errors = np.full(n, np.nan)  # errors of the forecasts used, clipped at the threshold
-    poisson_var = np.full(n, np.nan)
-    windows = settings.windows
-    window_stat = {k: np.full(n, np.nan) for k in windows}  # past statistics, clipped at the threshold
-    window_pv = {k: np.full(n, np.nan) for k in windows}
-    window_z = np.full((len(windows), n), np.nan)
-    window_from = np.zeros((len(windows), n), dtype=int)
-    window_to = np.zeros((len(windows), n), dtype=int)
-    tests = np.zeros(n, dtype=int)
-    fitted_at: dict[tuple[str, int], float] = {}  # warm-up forecasts of earlier points
     report_every = max(1, n // 20)
-    for t in range(settings.warmup, n):
-        if progress is not None and t % report_every == 0:
+    for t in range(n):
+        if progress is not None and t >= settings.warmup and t % report_every == 0:
             progress(t, n)
-        forecasts = {
-            i: _forecast(y, t, m, settings.level, settings.usual_level)
-            for i, m in enumerate(models)
-            if t >= m.min_history
-        }
-        if not forecasts:
-            continue
-        recent = slice(max(0, t - settings.noise_history), t)
-        best, best_err = next(iter(forecasts)), math.inf
-        for i in forecasts:
-            past = model_errors[i, recent]
-            past = past[~np.isnan(past)]
-            if past.size >= settings.min_errors and float(np.mean(np.abs(past))) < best_err:
-                best, best_err = i, float(np.mean(np.abs(past)))
-        level[t], season[t], usual[t] = forecasts[best]
-        e = level[t] + season[t]
-        mu = max(math.expm1(e), 0.0)
-        pv = log_count_variance(mu)
-        past = errors[recent]
-        known = ~np.isnan(past)
-        if known.sum() >= settings.min_errors:
-            extra = _extra_variance(past[known], poisson_var[recent][known])
-        else:  # warm-up: the spread of the de-seasonalised history around its level
-            extra = _warmup_variance(y, t, models[best], settings, fitted_at)
-        s = math.sqrt(pv + extra)
-        z = point_z(x[t], e, extra)
-        expected[t], noise[t], point[t], chosen[t] = mu, s, z, models[best].name
-        for i, (lv, sv, _) in forecasts.items():
-            model_errors[i, t] = y[t] - lv - sv
-        errors[t] = min(max(z, -threshold), threshold) * s
-        poisson_var[t] = pv
-        scored = [k for k in windows if t - k + 1 >= settings.warmup and _history(window_stat[k], recent, settings)]
-        tests[t] = 1 + len(scored)
-        capped[t] = mu if corrected_z(z, tests[t]) > threshold else x[t]  # an alert is reported already
-        for j, k in enumerate(windows):
-            a = t - k + 1
-            if a < settings.warmup:
-                continue
-            each = np.clip(np.expm1(max(level[a], usual[a]) + season[a : t + 1]), 0.0, None)
-            forecast = float(each.sum())
-            stat = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(forecast)
-            window_from[j, t], window_to[j, t] = (a + i for i in _densest_stretch(capped[a : t + 1] - each))
-            window_pv[k][t] = 1.0 / (float(forecast) + 1.0)
-            window_stat[k][t] = stat
-            if k not in scored:
-                continue
-            history, history_pv = window_stat[k][recent], window_pv[k][recent]
-            ok = ~np.isnan(history)
-            centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
-            sd = math.sqrt(window_pv[k][t] + _extra_variance(history[ok] - centre, history_pv[ok]))
-            window_z[j, t] = (stat - centre) / sd
-            window_stat[k][t] = centre + min(max(window_z[j, t], -threshold), threshold) * sd
-    if windows:
-        scored_any = ~np.all(np.isnan(window_z), axis=0)
-        strongest = np.argmax(np.where(np.isnan(window_z), -np.inf, window_z), axis=0)
-        sustained = np.where(scored_any, window_z[strongest, np.arange(n)], np.nan)
-        window = np.where(scored_any, np.asarray(windows)[strongest], 0)
-        excess_from = np.where(scored_any, window_from[strongest, np.arange(n)], np.arange(n))
-        excess_to = np.where(scored_any, window_to[strongest, np.arange(n)], np.arange(n))
-    else:
-        sustained, window = np.full(n, np.nan), np.zeros(n, dtype=int)
-        excess_from, excess_to = np.arange(n), np.arange(n)
-    return SeriesScores(
-        expected=expected,
-        noise=noise,
-        point=point,
-        sustained=sustained,
-        window=window,
-        excess_from=excess_from,
-        excess_to=excess_to,
-        tests=tests,
-        model=chosen,
-    )
+        scorer.push(float(x[t]))
+    return scorer.scores()
 
 
 def _densest_stretch(excess: np.ndarray) -> tuple[int, int]:
@@ -355,7 +433,7 @@ def _densest_stretch(excess: np.ndarray) -> tuple[int, int]:
     return int(np.argmin(edges[: last + 1])), last
 
 
-def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:
+def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:  # stats: one window's row
     """Whether a window statistic has enough past values to fit its noise."""
     return int(np.count_nonzero(~np.isnan(stats[recent]))) >= 2 * settings.min_errors
 
