@@ -23,9 +23,12 @@ alarms. Here every point is compared with a forecast made only from the points b
   of 1/8, 1/4, 1/2 and 1 day (3, 6, 12 and 24 hours for hourly data) with the same count
   model (see :func:`score_counts`); the strongest of these statistics is converted back
   to a z after a multiple-testing (Sidak) correction for how many were looked at, and a
-  point is an alert when that score exceeds the threshold. An alert from a window names the
-  hours of that window that carry its excess, not only the hour the window ends at
-  (:meth:`SeriesScores.alarm_extent`).
+  statistic fires when that score exceeds the threshold. A window statistic also names the
+  hours of its window that carry the excess (``excess_from``/``excess_to``);
+* alarms (:mod:`tspanel.detect.alarms`) are raised from those statistics causally - stamped at
+  the point that completed the evidence, the stretch of excess given beside it - with a memory
+  of the excesses already seen and a refractory period. :class:`SeriesDetector` is the whole
+  thing fed one point at a time; a batch run feeds it every point.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import polars as pl
 
-from tspanel.detect.counts import log_count_variance, point_z
+from tspanel.detect.alarms import Alarm, AlarmTracker
+from tspanel.detect.counts import EXACT_FROM, LOW_HISTORY, log_count_variance, low_count_model, nb_tail_z, point_z
 from tspanel.errors import DataError
 
 DEFAULT_THRESHOLD = 4.0
@@ -90,6 +93,10 @@ class Settings:
     min_errors: int  # forecast errors needed before the fitted noise (and model choice) is used
     windows: tuple[int, ...] = ()  # lengths, in points, of the sustained-excess windows (none: points only)
     usual_level: int = 0  # trailing points whose median is the usual level the windows compare with
+    low_history: int = 0  # trailing points behind the low-count model (0: none; see counts.low_count_model)
+    recent: int = 1  # the low-count model's recent mean: the last `recent` points
+    refractory: int = 0  # points without a firing statistic that end an alarm (tspanel.detect.alarms)
+    memory: int = 0  # points an episode of excess is remembered for (tspanel.detect.alarms)
 
 
 @dataclass(frozen=True)
@@ -118,27 +125,6 @@ class SeriesScores:
     def alerts(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
         """Points whose own score exceeds the threshold (where each test fired)."""
         return np.nan_to_num(self.score, nan=-np.inf) > threshold
-
-    def alarm_extent(self, threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
-        """Points an alert names as anomalous, and the score of the strongest alert naming each (NaN if none).
-
-        A point statistic names its point. A window statistic found an excess in the total of
-        its window, not in the point it ends at, so it names the run of consecutive points of
-        the window whose summed excess over the window's forecast is largest (points at or
-        below their forecast at either end add nothing to the evidence and are left out).
-        Reporting only the point where the window ends would split one sustained excess into
-        several alarms, place it after the excess began, and keep reporting it for as long as
-        a window still holds it after it ended.
-        """
-        score = self.score
-        fired = self.alerts(threshold)
-        named = np.full(score.size, np.nan)
-        with np.errstate(invalid="ignore"):
-            by_window = fired & (self.window > 0) & (self.sustained > self.point)
-        for t in np.flatnonzero(fired):
-            first, last = (int(self.excess_from[t]), int(self.excess_to[t])) if by_window[t] else (t, t)
-            named[first : last + 1] = np.fmax(named[first : last + 1], score[t])
-        return ~np.isnan(named), named
 
 
 def corrected_z(z: float, tests: int) -> float:
@@ -188,13 +174,17 @@ def candidate_models(start: dt.datetime | dt.date | pl.Series, step: dt.timedelt
             min_errors=per_day,
             windows=tuple(sorted({k for k in (per_day // 8, per_day // 4, per_day // 2, per_day) if k >= 2})),
             usual_level=7 * per_day,
+            low_history=LOW_HISTORY * per_day,
+            recent=per_day,
+            refractory=max(1, per_day // 2),
+            memory=28 * per_day,
         )
         return [Model("time of week", (tow,)), Model("time of day", (tod,)), flat], settings
     if step == day:
         dow = Component("day of week", weekday, 7, history=28, min_history=14)
-        settings = Settings(level=7, noise_history=56, warmup=14, min_errors=7)
+        settings = Settings(level=7, noise_history=56, warmup=14, min_errors=7, refractory=1, memory=112)
         return [Model("day of week", (dow,)), flat], settings
-    return [flat], Settings(level=7, noise_history=56, warmup=10, min_errors=7)
+    return [flat], Settings(level=7, noise_history=56, warmup=10, min_errors=7, refractory=1, memory=112)
 
 
 def _forecast(
@@ -319,6 +309,10 @@ class CountScorer:
             extra = _warmup_variance(y, t, models[best], settings, self._fitted_at)
         s = math.sqrt(pv + extra)
         z = point_z(x[t], e, extra)
+        if mu < EXACT_FROM and settings.low_history:  # the log-scale normal is too wide here; see counts
+            low_mean, inv_r = low_count_model(self.capped[max(0, t - settings.low_history) : t], settings.recent)
+            if low_mean > 0:
+                z = max(z, nb_tail_z(x[t], low_mean, inv_r))
         self.expected[t], self.noise[t], self.point[t], self.chosen[t] = mu, s, z, models[best].name
         self.point_excess[t] = y[t] - e
         for i, (lv, sv, _) in forecasts.items():
@@ -384,6 +378,41 @@ class CountScorer:
             test_z=np.vstack([self.point[None, start:n], self.window_z[:, start:n]]),
             test_excess=np.vstack([self.point_excess[None, start:n], self.window_excess[:, start:n]]),
         )
+
+
+class SeriesDetector:
+    """A count series' scorer and alarm tracker, fed one point at a time: what `--follow` runs.
+
+    The batch :func:`detect_series` feeds every bin through the same object, so a stream and a
+    batch run on the same data give the same alarms by construction.
+    """
+
+    def __init__(self, start: dt.datetime, step: dt.timedelta, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.start, self.step, self.threshold = start, step, threshold
+        models, settings = candidate_models(start, step)
+        self.scorer = CountScorer(models, settings, threshold)
+        self.tracker = AlarmTracker(threshold, settings.refractory, settings.memory, settings.windows)
+        self.alarms: list[Alarm] = []
+
+    def timestamp(self, index: int) -> dt.datetime:
+        return self.start + index * self.step
+
+    def push(self, count: float) -> Alarm | None:
+        """Score the next bin; the alarm it raises, if any (stamped at this bin)."""
+        sc = self.scorer
+        t = sc.push(count)
+        m = int(sc.tests[t])
+        z = np.concatenate(([sc.point[t]], sc.window_z[:, t]))
+        corrected = np.array([corrected_z(float(v), m) for v in z])
+        excess = np.concatenate(([sc.point_excess[t]], sc.window_excess[:, t]))
+        named_from = np.concatenate(([t], sc.window_from[:, t]))
+        named_to = np.concatenate(([t], sc.window_to[:, t]))
+        with np.errstate(invalid="ignore"):
+            score = np.nanmax(corrected) if not np.all(np.isnan(corrected)) else np.nan
+        alarm = self.tracker.update(t, corrected, excess, float(score), named_from, named_to)
+        if alarm is not None:
+            self.alarms.append(alarm)
+        return alarm
 
 
 def score_counts(
@@ -493,70 +522,43 @@ def resample_counts(frame: pl.DataFrame, step: dt.timedelta) -> pl.DataFrame:
     )
 
 
-def read_series_csv(path: Path) -> pl.DataFrame:
-    """A ``timestamp,value`` CSV as (timestamp: Datetime, value: Float64); DataError on anything else."""
-    name = path.name
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; give a CSV file with columns timestamp,value.")
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name}: not a readable CSV file ({str(exc).splitlines()[0]}).") from None
-    missing = [c for c in ("timestamp", "value") if c not in raw.columns]
-    if missing:
-        raise DataError(
-            f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(found: {', '.join(repr(c) for c in raw.columns) or 'none'}); a series needs columns timestamp,value."
-        )
-    if raw.height == 0:
-        raise DataError(f"{name}: no rows; a series needs at least one timestamp,value row.")
-    parsed = raw.select(
-        pl.col("timestamp"),
-        pl.col("value"),
-        pl.col("timestamp").str.strip_chars().str.to_datetime(strict=False, time_zone="UTC").alias("ts"),
-        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("v"),
-    )
-    problems = []
-    bad_ts = parsed.filter(pl.col("ts").is_null())
-    if bad_ts.height:
-        problems.append(_bad(name, "timestamp", bad_ts["timestamp"], "no timestamp like 2015-03-01 05:00:00"))
-    bad_v = parsed.filter(pl.col("v").is_null() | ~pl.col("v").is_finite() | (pl.col("v") < 0))
-    if bad_v.height:
-        problems.append(_bad(name, "value", bad_v["value"], "no count (a finite number >= 0)"))
-    if problems:
-        raise DataError(" ".join(problems) + " Fix or remove these rows.")
-    naive = parsed["ts"].dt.replace_time_zone(None)
-    return pl.DataFrame({"timestamp": naive, "value": parsed["v"]})
-
-
-def _bad(file: str, column: str, values: pl.Series, what: str) -> str:
-    first = ", ".join(repr(v) for v in values.head(5).to_list())
-    rows = f"{values.len()} row{'s hold' if values.len() != 1 else ' holds'}"
-    return f"{file}: column '{column}': {rows} {what} (first: {first})."
-
-
 def detect_series(
     frame: pl.DataFrame,
-    freq: str = "1h",
+    freq: str | dt.timedelta = "1h",
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
-    """Sum a ``timestamp, value`` frame into `freq` bins and score every bin.
+    """Sum a ``timestamp, value`` frame into `freq` bins, score every bin and raise alarms causally.
 
     Returns timestamp, value, expected, score (robust z, corrected for the number of
     statistics; null during warm-up), point_z, sustained_z and window (the strongest
-    window's z and length, null if none), model, alert and alert_score. `alert` marks every
-    bin an alert names: the bin itself for a point statistic, the bins of the window holding its excess for a
-    window statistic (see :meth:`SeriesScores.alarm_extent`); `alert_score` is the score of
-    the strongest alert naming the bin (null if none), which for an earlier bin of a window
-    is the window's score, not the bin's own.
+    window's z and length, null if none), model, and the alarms: `alert` is true at the bin
+    whose arrival raised an alarm (never earlier: see :mod:`tspanel.detect.alarms`),
+    `alert_score` its score, and `window_start`/`window_end` the first and last bin of the
+    excess it refers to (the bin itself for a point statistic, the hours carrying a window's
+    excess for a window statistic); all null where no alarm was raised.
     """
-    step = parse_step(freq)
+    step = parse_step(freq) if isinstance(freq, str) else freq
     binned = resample_counts(frame, step)
-    models, settings = candidate_models(binned["timestamp"], step)
-    scores = score_counts(binned["value"].to_numpy(), models, settings, threshold, progress)
+    if binned.height == 0:
+        raise DataError("the series has no rows to score.")
+    detector = SeriesDetector(binned["timestamp"].cast(pl.Datetime("us"))[0], step, threshold)
+    values = binned["value"].to_numpy()
+    n = values.size
+    report_every = max(1, n // 20)
+    for t in range(n):
+        if progress is not None and t % report_every == 0:
+            progress(t, n)
+        detector.push(float(values[t]))
+    scores = detector.scorer.scores()
     window = [step * int(k) if k else None for k in scores.window]
-    alert, alert_score = scores.alarm_extent(threshold)
+    alert = np.zeros(n, dtype=bool)
+    alert_score = np.full(n, np.nan)
+    first: list[dt.datetime | None] = [None] * n
+    last: list[dt.datetime | None] = [None] * n
+    for a in detector.alarms:
+        alert[a.index], alert_score[a.index] = True, a.score
+        first[a.index], last[a.index] = detector.timestamp(a.window_from), detector.timestamp(a.window_to)
     return binned.with_columns(
         pl.Series("expected", scores.expected).fill_nan(None),
         pl.Series("score", scores.score).fill_nan(None),
@@ -566,4 +568,6 @@ def detect_series(
         pl.Series("model", scores.model, dtype=pl.String),
         pl.Series("alert", alert),
         pl.Series("alert_score", alert_score).fill_nan(None),
+        pl.Series("window_start", first, dtype=pl.Datetime("us")).cast(binned.schema["timestamp"]),
+        pl.Series("window_end", last, dtype=pl.Datetime("us")).cast(binned.schema["timestamp"]),
     )
