@@ -254,13 +254,14 @@ class CountScorer:
         w = len(self.settings.windows)
         g = {} if first else self.__dict__
         for name in ("x", "y", "expected", "noise", "point", "level", "season", "usual", "capped", "errors",
-                     "poisson_var", "point_excess"):  # fmt: skip
+                     "poisson_var", "point_excess", "point_sd"):  # fmt: skip
             setattr(self, name, grown(g.get(name), np.nan))
         self.model_errors = grown(g.get("model_errors", np.full((len(self.models), 0), np.nan)), np.nan)
         self.window_stat = grown(g.get("window_stat", np.full((w, 0), np.nan)), np.nan)
         self.window_pv = grown(g.get("window_pv", np.full((w, 0), np.nan)), np.nan)
         self.window_z = grown(g.get("window_z", np.full((w, 0), np.nan)), np.nan)
         self.window_excess = grown(g.get("window_excess", np.full((w, 0), np.nan)), np.nan)
+        self.window_sd = grown(g.get("window_sd", np.full((w, 0), np.nan)), np.nan)
         self.window_from = grown(g.get("window_from", np.zeros((w, 0), dtype=int)), 0, int)
         self.window_to = grown(g.get("window_to", np.zeros((w, 0), dtype=int)), 0, int)
         self.tests = grown(g.get("tests"), 0, int)
@@ -314,7 +315,7 @@ class CountScorer:
             if low_mean > 0:
                 z = max(z, nb_tail_z(x[t], low_mean, inv_r))
         self.expected[t], self.noise[t], self.point[t], self.chosen[t] = mu, s, z, models[best].name
-        self.point_excess[t] = y[t] - e
+        self.point_excess[t], self.point_sd[t] = y[t] - e, s
         for i, (lv, sv, _) in forecasts.items():
             self.model_errors[i, t] = y[t] - lv - sv
         self.errors[t] = min(max(z, -threshold), threshold) * s
@@ -346,7 +347,7 @@ class CountScorer:
             centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
             sd = math.sqrt(self.window_pv[j, t] + _extra_variance(history[ok] - centre, history_pv[ok]))
             self.window_z[j, t] = (stat - centre) / sd
-            self.window_excess[j, t] = stat - centre
+            self.window_excess[j, t], self.window_sd[j, t] = stat - centre, sd
             self.window_stat[j, t] = centre + min(max(self.window_z[j, t], -threshold), threshold) * sd
 
     def scores(self, start: int = 0) -> SeriesScores:
@@ -405,11 +406,12 @@ class SeriesDetector:
         z = np.concatenate(([sc.point[t]], sc.window_z[:, t]))
         corrected = np.array([corrected_z(float(v), m) for v in z])
         excess = np.concatenate(([sc.point_excess[t]], sc.window_excess[:, t]))
+        sd = np.concatenate(([sc.point_sd[t]], sc.window_sd[:, t]))
         named_from = np.concatenate(([t], sc.window_from[:, t]))
         named_to = np.concatenate(([t], sc.window_to[:, t]))
         with np.errstate(invalid="ignore"):
             score = np.nanmax(corrected) if not np.all(np.isnan(corrected)) else np.nan
-        alarm = self.tracker.update(t, corrected, excess, float(score), named_from, named_to)
+        alarm = self.tracker.update(t, corrected, excess, sd, float(score), named_from, named_to)
         if alarm is not None:
             self.alarms.append(alarm)
         return alarm
