@@ -7,11 +7,12 @@ against its forecast; whether that deserves an alarm also depends on what was se
   point at which its statistic first crossed the threshold), never earlier. The stretch of excess
   it refers to - for a window statistic, the hours of the window carrying its excess - is given
   separately (``window_from``/``window_to``), so nothing is backdated.
-* **Memory (novelty)**: each statistic (the point, and each window length: the *shape* of an
-  excess) remembers the peaks of its past episodes of excess for ``Settings.memory`` points. An
-  excess matched (within :data:`TOLERANCE` noise sd) by :data:`FAMILIAR_AFTER` remembered episodes
-  that were also at least as long is the new normal and raises no alarm; a first-of-its-kind excess - larger than the bursts seen, or of
-  another shape (a sustained lift where only one-hour spikes recurred) - does. Recurring bursts of
+* **Memory (novelty)**: each statistic (the point, and each window length) remembers the peak
+  and length (in points) of its past episodes of excess for ``Settings.memory`` points: their
+  range and shape. An excess matched (within :data:`TOLERANCE` noise sd) by
+  :data:`FAMILIAR_AFTER` remembered episodes that were also at least as long is the new normal
+  and raises no alarm; a first-of-its-kind excess - larger than the bursts seen, or of another
+  shape (hours of lift where only one- or two-hour spikes recurred) - does. Recurring bursts of
   1,000 an hour over a median of 24 therefore alarm the first few times only, while the scores
   themselves are unchanged.
 * **Refractory period**: after an alarm, more firing points belong to the same event until
