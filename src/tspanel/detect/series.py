@@ -309,7 +309,7 @@ class CountScorer:
         else:  # warm-up: the spread of the de-seasonalised history around its level
             extra = _warmup_variance(y, t, models[best], settings, self._fitted_at)
         s = math.sqrt(pv + extra)
-        z = point_z(x[t], e, extra)
+        z = z_model = point_z(x[t], e, extra)
         if mu < EXACT_FROM and settings.low_history:  # the log-scale normal is too wide here; see counts
             low_mean, inv_r = low_count_model(self.capped[max(0, t - settings.low_history) : t], settings.recent)
             if low_mean > 0:
@@ -318,7 +318,8 @@ class CountScorer:
         self.point_excess[t], self.point_sd[t] = y[t] - e, s
         for i, (lv, sv, _) in forecasts.items():
             self.model_errors[i, t] = y[t] - lv - sv
-        self.errors[t] = min(max(z, -threshold), threshold) * s
+        # the noise history keeps the log-scale model's own errors: the low-count test only adds a verdict
+        self.errors[t] = min(max(z_model, -threshold), threshold) * s
         self.poisson_var[t] = pv
         windows = settings.windows
         scored = [
