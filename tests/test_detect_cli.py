@@ -120,7 +120,17 @@ def test_series_json_names_the_burst_hour(tmp_path: Path, capsys: pytest.Capture
     assert out["method"] == "volume"
     assert out["points"] == 7 * 24
     assert [a["timestamp"] for a in out["alerts"]] == ["2026-01-11T03:00:00"]
-    assert set(out["alerts"][0]) == {"timestamp", "value", "expected", "score", "signals"}
+    assert set(out["alerts"][0]) == {
+        "timestamp",
+        "raised_at",
+        "window_start",
+        "window_end",
+        "value",
+        "expected",
+        "score",
+        "signals",
+    }
+    assert out["alerts"][0]["raised_at"] == "2026-01-11T04:00:00"  # the end of the bin that raised it
     assert out["alerts"][0]["value"] >= 120
 
 

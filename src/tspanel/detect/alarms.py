@@ -42,6 +42,11 @@ days), 1 sd 75.9 (1.22), 2 sd 75.8 (1.22); on recurring 1,000-an-hour bursts (te
 generator, six seeds), alarms after the third burst: 45, 18 and 9."""
 
 
+EPISODE_GAP = 2
+"""Points without firing that an episode of excess bridges: an hour that dips just under the
+threshold does not split one lift into two short (and so familiar-looking) episodes."""
+
+
 @dataclass(frozen=True)
 class Alarm:
     """One alarm: stamped at `index` (the point that completed the evidence), about points window_from..window_to."""
@@ -64,7 +69,7 @@ class AlarmTracker:
     familiar_after: int = FAMILIAR_AFTER
     tolerance: float = TOLERANCE
     _peaks: list[list[tuple[int, float, int]]] = field(default_factory=list)  # per statistic: (end, peak, length)
-    _open: list[tuple[float, int] | None] = field(default_factory=list)  # per statistic: (peak, start) under way
+    _open: list[tuple[float, int, int] | None] = field(default_factory=list)  # under way: (peak, start, last firing)
     _event_last: int | None = None  # last firing point of the alarmed event, while it lasts
 
     def __post_init__(self) -> None:
@@ -95,19 +100,20 @@ class AlarmTracker:
             peaks = self._peaks[j]
             while peaks and peaks[0][0] < t - self.memory:
                 peaks.pop(0)
-            if fires:
-                size = float(excess[j])
-                peak, begun = (size, t) if self._open[j] is None else (max(self._open[j][0], size), self._open[j][1])
-                slack = self.tolerance * float(sd[j]) if math.isfinite(sd[j]) else 0.0
-                length = t - begun + 1
-                as_large = sum(p >= size - slack and n >= length for _, p, n in peaks)
-                if as_large < self.familiar_after:
-                    novel.append(j)
-                self._open[j] = (peak, begun)
-            elif self._open[j] is not None:
-                peak, begun = self._open[j]
-                peaks.append((t - 1, peak, t - begun))
-                self._open[j] = None
+            under_way = self._open[j]
+            if under_way is not None and not fires and t - under_way[2] > EPISODE_GAP:
+                peak, begun, last = under_way
+                peaks.append((last, peak, last - begun + 1))
+                self._open[j] = under_way = None
+            if not fires:
+                continue
+            size = float(excess[j])
+            peak, begun = (size, t) if under_way is None else (max(under_way[0], size), under_way[1])
+            slack = self.tolerance * float(sd[j]) if math.isfinite(sd[j]) else 0.0
+            length = t - begun + 1
+            if sum(p >= size - slack and n >= length for _, p, n in peaks) < self.familiar_after:
+                novel.append(j)
+            self._open[j] = (peak, begun, t)
         if self._event_last is not None and not firing.any() and t - self._event_last >= self.refractory:
             self._event_last = None
         if self._event_last is not None:
