@@ -17,6 +17,7 @@ import pytest
 
 from tspanel.detect.alarms import AlarmTracker
 from tspanel.detect.counts import low_count_model, nb_tail_z
+from tspanel.detect.hourly import hourly_alerts, time_to_detect
 from tspanel.detect.series import detect_series
 from tspanel.detect.series_io import Binner
 
@@ -249,3 +250,57 @@ def test_the_binner_closes_a_bin_when_a_later_row_arrives() -> None:
     assert closed == [(START, 5.0), (START + HOUR, 0.0), (START + 2 * HOUR, 0.0)]
     assert b.late == 1  # 00:05 arrived after hour 00:00 had been scored
     assert list(b.flush()) == [(START + 3 * HOUR, 7.0)]
+
+
+def test_hourly_alerts_per_category_from_created_at() -> None:
+    # Two categories over 3 weeks, ~10 and ~3 flags an hour; at 2026-01-20 15:00 spam gets 80 extra flags.
+    rng = np.random.default_rng(11)
+    hours = 21 * 24
+    rows: list[tuple[str, dt.datetime]] = []
+    for category, rate in (("spam", 10.0), ("fraud", 3.0)):
+        for h, n in enumerate(rng.poisson(rate, hours)):
+            rows += [(category, START + h * HOUR + dt.timedelta(minutes=int(m))) for m in rng.integers(0, 60, n)]
+    burst = START + (15 * 24 + 15) * HOUR
+    rows += [("spam", burst + dt.timedelta(minutes=int(m))) for m in rng.integers(0, 60, 80)]
+    flags = pl.DataFrame(rows, schema={"category": pl.String, "created_at": pl.Datetime("us", "UTC")}, orient="row")
+    alerts = hourly_alerts(flags.lazy())
+    # expected: one alert, in spam, stamped at the burst hour and raised at its end
+    assert alerts.select("category", "timestamp", "raised_at").rows() == [("spam", burst, burst + HOUR)]
+
+
+def test_time_to_detect_counts_hours_from_the_first_attack_flag() -> None:
+    t0 = dt.datetime(2026, 3, 2)
+    alerts = pl.DataFrame(
+        {
+            "category": ["spam", "spam", "fraud"],
+            "timestamp": [t0 + 2 * HOUR, t0 + 30 * HOUR, t0 + 100 * HOUR],
+            "raised_at": [t0 + 3 * HOUR, t0 + 31 * HOUR, t0 + 101 * HOUR],
+        }
+    )
+    starts = pl.DataFrame(
+        {
+            "attack_id": ["A", "B"],
+            "category": ["spam", "fraud"],
+            "start": [t0 + dt.timedelta(minutes=30), t0 + 10 * HOUR],
+            "end": [t0 + 48 * HOUR, t0 + 24 * HOUR],
+        }
+    )
+    r = time_to_detect(alerts, starts, span_days=15.0)
+    # A: first alert raised at 03:00, 2.5 h after its first flag (its second alert is the same attack);
+    # B: no alert in fraud while it ran; the fraud alert at hour 100 is the one false alarm
+    assert [a["delay_hours"] for a in r["attacks"]] == [2.5, None]
+    assert r["caught"] == 1 and r["median_delay_hours"] == 2.5
+    assert r["false_alarms"] == 1 and r["false_alarms_per_30_days"] == 2.0
+
+
+def test_the_attacks_model_says_why_without_created_at() -> None:
+    from tspanel.models.attacks import AttacksModel
+    from tspanel.models.base import Unavailable
+    from tspanel.source import dataset_from_frames
+    from tspanel.synth import WorldConfig, generate_world
+
+    world = generate_world(WorldConfig(days=40, n_attacks=1))
+    flags = world.flags.lazy().drop("created_at", "assigned_at", "resolved_at").collect()
+    model = AttacksModel(dataset_from_frames(flags, world.reviewers, None, name="no times"))
+    out = model.hourly_alerts()
+    assert isinstance(out, Unavailable) and "created_at" in out.reason
