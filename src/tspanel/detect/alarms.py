@@ -9,8 +9,9 @@ against its forecast; whether that deserves an alarm also depends on what was se
   separately (``window_from``/``window_to``), so nothing is backdated.
 * **Memory (novelty)**: each statistic (the point, and each window length) remembers the peak
   and length (in points) of its past episodes of excess for ``Settings.memory`` points: their
-  range and shape. An excess matched (within :data:`TOLERANCE` noise sd) by
-  :data:`FAMILIAR_AFTER` remembered episodes that were also at least as long is the new normal
+  range and shape. An excess matched (within :data:`TOLERANCE` noise sd) by remembered episodes
+  at least as long on :data:`FAMILIAR_AFTER` separate occasions (episodes less than the refractory
+  period apart are one occasion: one two-day campaign is not three) is the new normal
   and raises no alarm; a first-of-its-kind excess - larger than the bursts seen, or of another
   shape (hours of lift where only one- or two-hour spikes recurred) - does. Recurring bursts of
   1,000 an hour over a median of 24 therefore alarm the first few times only, while the scores
@@ -68,7 +69,8 @@ class AlarmTracker:
     windows: tuple[int, ...] = ()
     familiar_after: int = FAMILIAR_AFTER
     tolerance: float = TOLERANCE
-    _peaks: list[list[tuple[int, float, int]]] = field(default_factory=list)  # per statistic: (end, peak, length)
+    # per statistic, each remembered episode: (last point, peak, length, occasion)
+    _peaks: list[list[tuple[int, float, int, int]]] = field(default_factory=list)
     _open: list[tuple[float, int, int] | None] = field(default_factory=list)  # under way: (peak, start, last firing)
     _event_last: int | None = None  # last firing point of the alarmed event, while it lasts
 
@@ -76,6 +78,8 @@ class AlarmTracker:
         n = 1 + len(self.windows)
         self._peaks = [[] for _ in range(n)]
         self._open = [None] * n
+        self._occasion = [0] * n  # occasion number of each statistic's latest episode
+        self._ended = [-(10**9)] * n  # last point of each statistic's latest episode
 
     def update(
         self,
@@ -103,7 +107,10 @@ class AlarmTracker:
             under_way = self._open[j]
             if under_way is not None and not fires and t - under_way[2] > EPISODE_GAP:
                 peak, begun, last = under_way
-                peaks.append((last, peak, last - begun + 1))
+                if begun - self._ended[j] > self.refractory:  # a new occasion, not more of the last one
+                    self._occasion[j] += 1
+                peaks.append((last, peak, last - begun + 1, self._occasion[j]))
+                self._ended[j] = last
                 self._open[j] = under_way = None
             if not fires:
                 continue
@@ -111,7 +118,8 @@ class AlarmTracker:
             peak, begun = (size, t) if under_way is None else (max(under_way[0], size), under_way[1])
             slack = self.tolerance * float(sd[j]) if math.isfinite(sd[j]) else 0.0
             length = t - begun + 1
-            if sum(p >= size - slack and n >= length for _, p, n in peaks) < self.familiar_after:
+            seen = {k for _, p, n, k in peaks if p >= size - slack and n >= length}
+            if len(seen) < self.familiar_after:
                 novel.append(j)
             self._open[j] = (peak, begun, t)
         if self._event_last is not None and not firing.any() and t - self._event_last >= self.refractory:
