@@ -56,6 +56,7 @@ def run_cli(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_follow_on_stdin_gives_exactly_the_batch_alerts(tmp_path: Path) -> None:
     path = five_minute_csv(tmp_path / "s.csv")
     batch = json.loads(run_cli("--series", str(path), "--freq", "1h", "--json"))["alerts"]
@@ -66,6 +67,7 @@ def test_follow_on_stdin_gives_exactly_the_batch_alerts(tmp_path: Path) -> None:
     assert streamed == batch
 
 
+@pytest.mark.slow
 def test_follow_a_file_being_written(tmp_path: Path) -> None:
     """Rows appended in pieces (one cut mid-line) while --follow runs: alerts come as their bins close."""
     source = five_minute_csv(tmp_path / "full.csv").read_text()
@@ -101,6 +103,7 @@ def test_follow_a_file_being_written(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
+@pytest.mark.slow
 def test_an_alert_is_never_stamped_before_the_hour_that_completed_its_evidence(tmp_path: Path) -> None:
     frame = pl.read_csv(five_minute_csv(tmp_path / "s.csv"), try_parse_dates=True)
     full = detect_series(frame, "1h")
