@@ -307,3 +307,22 @@ def test_the_attacks_model_says_why_without_created_at() -> None:
     model = AttacksModel(dataset_from_frames(flags, world.reviewers, None, name="no times"))
     out = model.hourly_alerts()
     assert isinstance(out, Unavailable) and "created_at" in out.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timestamp,value\n2026-01-01 00:00:00,abc\n", "column 'value': 1 row holds no count"),
+        ("ts,v\n1,2\n", "missing columns timestamp, value"),
+        ("", "no header"),
+    ],
+)
+def test_bad_streamed_input_exits_2_with_a_message(text: str, message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tspanel", "detect", "--series", "-", "--follow", "--json"],
+        input=text,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
