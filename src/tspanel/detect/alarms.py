@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FAMILIAR_AFTER = 3
-"""Remembered episodes at least as large as an excess that make it familiar (not an alarm)."""
+"""Separate occasions with an episode at least as large and as long as an excess that make it familiar."""
 
 TOLERANCE = 2.0
 """Slack, in noise standard deviations of the statistic, by which a remembered peak may fall short of an
