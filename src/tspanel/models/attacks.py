@@ -15,6 +15,7 @@ import param
 import polars as pl
 
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
+from tspanel.detect.hourly import hourly_alerts
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
 from tspanel.models.base import DomainModel, Unavailable
 from tspanel.models.cache import RESULTS, dataset_token
@@ -86,6 +87,20 @@ class AttacksModel(DomainModel):
         )
         start, end = self.date_range()
         return restrict(alerts, start, end)
+
+    @param.depends("filters.param")
+    def hourly_alerts(self) -> pl.DataFrame | Unavailable:
+        """Alerts of the streaming series detector on each category's hourly count (tspanel.detect.hourly).
+
+        Stamped at the hour each could first have been raised, for time-to-detect in hours; needs created_at.
+        """
+        if "created_at" not in self.columns:
+            return Unavailable("hourly detection needs each flag's created_at time")
+        alerts = RESULTS.get_or_compute(
+            self._cache_key("hourly"), lambda: hourly_alerts(self.detection_flags().select("category", "created_at"))
+        )
+        start, end = self.date_range()
+        return alerts.filter(pl.col("timestamp").dt.date().is_between(start, end))
 
     @param.depends("filters.param", "method", "threshold")
     def daily_volume(self) -> pl.DataFrame:
