@@ -25,7 +25,7 @@ from tspanel.cli import main
 from tspanel.cli.serve import browser_url
 from tspanel.models.kpis import compare_periods
 from tspanel.source import clear_dataset_cache, dataset_from_frames
-from tspanel.ui.charts import brushed_days, factor_at
+from tspanel.ui.charts import brushed_days
 from tspanel.ui.choices import choices_for
 from tspanel.ui.export import to_csv
 from tspanel.ui.session import DashboardSession
@@ -254,16 +254,6 @@ def test_a_brushed_range_keeps_the_days_inside_it():
     # A brush between two day points selects the day nearest its middle (03:30 -> the 3rd, 14:00 -> the 4th).
     assert brushed_days(dt.datetime(2026, 3, 3, 2), dt.datetime(2026, 3, 3, 5)) == (day(1), day(1))
     assert brushed_days(dt.datetime(2026, 3, 3, 13), dt.datetime(2026, 3, 3, 15)) == (day(2), day(2))
-
-
-def test_a_click_on_a_categorical_axis_finds_its_factor():
-    class Range:
-        def __init__(self) -> None:
-            self.factors = ["low", "medium", "high"]
-            self.factor_padding = 0.0
-
-    assert [factor_at(Range(), x) for x in (0.2, 1.5, 2.9, 3.2)] == ["low", "medium", "high", None]
-    assert factor_at(object(), 3.5) == 3.5  # a numeric axis passes the coordinate through
 
 
 # --------------------------------------------------------------------------- the app and `tspanel serve`

@@ -11,8 +11,6 @@ import asyncio
 import json
 from typing import Any
 
-import holoviews as hv
-import pandas as pd
 import panel as pn
 import panel_material_ui as pmu
 import polars as pl
@@ -22,16 +20,14 @@ from tspanel.detect.registry import METHODS
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import ChartCard, PipePlot, in_server_session
-from tspanel.ui.frames import dates_to_pandas
-from tspanel.ui.palette import ACCENT, BAD
-from tspanel.ui.plotting import LEGEND_OPTS, TIME_OPTS, annotation, brushable
+from tspanel.ui.charts import Chart, ChartCard, in_server_session
+from tspanel.ui.choices import choices_for
 from tspanel.ui.selection import Selection
+from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label
 from tspanel.ui.volume import TILE_CSS, tiles_html
 
 DEBOUNCE_SECONDS = 0.2
-TRUTH_COLOR = "#2e7d32"
 
 
 def signals_text(signals: str | dict[str, float] | None) -> str:
@@ -109,15 +105,9 @@ class DetectionView(Viewer):
         self.threshold.param.watch(lambda e: self._changed(), "value_throttled")
 
         result = self._compute()
-        self.chart = PipePlot(self._render_volume, self._volume_frame(result["daily_volume"]), name="attacks-volume")
-        self.chart.on_brush(selection.dates)
-        self.chart_card = ChartCard(
-            "attacks-volume",
-            "Daily flags with alerts and known attacks",
-            self.chart.pane,
-            subtitle="red dots: detector alerts; green triangles: known attack days (ground truth)",
-            hint="Drag across the chart to select days.",
-        )
+        (spec,) = CHARTS["attacks"]
+        self.chart = Chart(spec, ChartContext(choices_for(dataset)), selection, result["daily_volume"])
+        self.chart_card = self.chart.card
         self.metrics = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.metrics_card = ChartCard(
             "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
@@ -189,8 +179,8 @@ class DetectionView(Viewer):
         pn.state.execute(later)
 
     def _apply(self, result: dict[str, Any], initial: bool = False) -> None:
-        if self.chart_card.show(result["daily_volume"]) and not initial:
-            self.chart.send(self._volume_frame(result["daily_volume"]))
+        if not initial:
+            self.chart.update(result["daily_volume"])
         self.metrics.object = metrics_tiles(result["evaluation"])
         alerts = result["alerts"].with_columns(
             pl.col("signals").map_elements(signals_text, return_dtype=pl.String).alias("explanation")
@@ -226,30 +216,6 @@ class DetectionView(Viewer):
         )
         for card in self.cards:
             card.loading = False
-
-    # --- drawing --------------------------------------------------------------------
-    @staticmethod
-    def _volume_frame(frame: pl.DataFrame | Unavailable) -> pd.DataFrame:
-        if isinstance(frame, Unavailable):
-            return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ms]"), "flags": [], "alert": [], "attack": []})
-        return dates_to_pandas(frame.with_columns(pl.col("attack").fill_null(False)))
-
-    @staticmethod
-    def _render_volume(data: pd.DataFrame) -> hv.Overlay:
-        line = brushable(hv.Curve(data, "date", hv.Dimension("flags", label="Flags"), label="Flags a day"), hover=True)
-        alerts = annotation(
-            hv.Scatter(data[data["alert"].astype(bool)], "date", "flags", label="Alert").opts(
-                color=BAD, size=9, tools=["hover"]
-            )
-        )
-        truth = annotation(
-            hv.Scatter(data[data["attack"].astype(bool)], "date", "flags", label="Known attack").opts(
-                color=TRUTH_COLOR, marker="triangle", size=13, fill_alpha=0.0, line_width=2
-            )
-        )
-        return (line.opts(color=ACCENT, line_width=1.8) * truth * alerts).opts(
-            hv.opts.Overlay(**TIME_OPTS, **LEGEND_OPTS, active_tools=["xbox_select"], ylabel="flags a day")
-        )
 
     def __panel__(self) -> Any:
         return self._layout
