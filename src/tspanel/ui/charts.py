@@ -115,6 +115,15 @@ def legend_label(item: Any) -> str | None:
     return str(text) if text else None
 
 
+class LinkAnchor(hv.streams.LinkedStream):
+    """A linked stream that never fires, so streams sourced on a DynamicMap reach its overlay.
+
+    HoloViews attaches a ``source=dmap`` stream to a DynamicMap returning an (Nd)Overlay
+    (every ``by=`` hvPlot chart) only when the DynamicMap itself carries a linked stream;
+    without one the brush and click streams are silently never connected.
+    """
+
+
 class Chart:
     """One chart of the spec table: built once, updated in place, selections through HoloViews streams.
 
@@ -138,7 +147,7 @@ class Chart:
         self._legend_values: dict[str, str] = {}
         first = self._frame(output)
         self.pipe = hv.streams.Pipe(data=first if first is not None else spec.frame(None, context))
-        self.dmap = hv.DynamicMap(self._render, streams=[self.pipe])
+        self.dmap = hv.DynamicMap(self._render, streams=[self.pipe, LinkAnchor()])
         self.pane = pn.pane.HoloViews(self.dmap, sizing_mode="stretch_width", linked_axes=False, margin=(0, 4))
         self.card.set_body(self.pane)
         self.streams: list[Any] = []

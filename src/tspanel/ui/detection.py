@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import panel as pn
@@ -28,6 +29,7 @@ from tspanel.ui.text import esc, fmt_pct, label
 from tspanel.ui.volume import TILE_CSS, tiles_html
 
 DEBOUNCE_SECONDS = 0.2
+log = logging.getLogger(__name__)
 
 
 def signals_text(signals: str | dict[str, float] | None) -> str:
@@ -126,10 +128,12 @@ class DetectionView(Viewer):
             subtitle="each at its default threshold; the earlier version's method is zscore-legacy",
         )
         self.cards = [self.chart_card, self.metrics_card, self.alerts_card, self.events_card, self.comparison_card]
+        self.error = pn.pane.HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
         self._apply(result, initial=True)
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
         self._layout = pn.Column(
             pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
+            self.error,
             self.metrics_card,
             self.chart_card,
             pn.Row(self.alerts_card, self.events_card, sizing_mode="stretch_width"),
@@ -139,14 +143,34 @@ class DetectionView(Viewer):
 
     # --- computing ------------------------------------------------------------------
     def _compute(self) -> dict[str, Any]:
+        """Every output, or each one Unavailable with the reason when the data cannot be read.
+
+        With hybrid storage some columns are read from the dataset's files on demand; a file
+        that became unreadable must show an error here, not leave the tab loading forever.
+        """
         model = self.model
-        return {
-            "alerts": model.alerts(),
-            "daily_volume": model.daily_volume(),
-            "known_events": model.known_events(),
-            "evaluation": model.evaluation(),
-            "comparison": model.comparison(),
-        }
+        try:
+            return {
+                "alerts": model.alerts(),
+                "daily_volume": model.daily_volume(),
+                "known_events": model.known_events(),
+                "evaluation": model.evaluation(),
+                "comparison": model.comparison(),
+            }
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("attack detection failed: %s", first_line)
+            failed = Unavailable(f"the data could not be read ({first_line})")
+            return dict.fromkeys(("alerts", "daily_volume", "known_events", "evaluation", "comparison"), failed)
+
+    @staticmethod
+    def _error_html(volume: Any) -> str:
+        if not isinstance(volume, Unavailable):
+            return ""
+        return (
+            '<div class="ts-reason" role="alert" style="color:#c62828">Attack detection failed: '
+            f"{esc(volume.reason)}. Check the dataset's files and reload the page.</div>"
+        )
 
     def _method_changed(self, event: Any) -> None:
         self.model.method = event.new  # resets the model's threshold to the method's default
@@ -182,7 +206,15 @@ class DetectionView(Viewer):
         if not initial:
             self.chart.update(result["daily_volume"])
         self.metrics.object = metrics_tiles(result["evaluation"])
-        alerts = result["alerts"].with_columns(
+        self.error.object = self._error_html(result["daily_volume"])
+        self.error.visible = isinstance(result["daily_volume"], Unavailable)
+        alerts = result["alerts"]
+        if isinstance(alerts, Unavailable):
+            for card in self.cards:
+                card.show(alerts)
+                card.loading = False
+            return
+        alerts = alerts.with_columns(
             pl.col("signals").map_elements(signals_text, return_dtype=pl.String).alias("explanation")
         )
         self.alerts_card.show(alerts.drop("signals"))
