@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from types import SimpleNamespace
 
 import holoviews as hv
 import numpy as np
@@ -80,8 +81,10 @@ def test_severity_bars_are_labelled_with_level_names_in_level_order():
 
 
 def test_a_click_on_a_bar_goes_through_the_tap_stream_into_the_filters():
-    c, filters = chart("action-mix", severity_mix(low=1).rename({"severity": "action"}).with_columns(
-        pl.lit("human_review").alias("action")))
+    c, filters = chart(
+        "action-mix",
+        severity_mix(low=1).rename({"severity": "action"}).with_columns(pl.lit("human_review").alias("action")),
+    )
     (tap,) = c.streams
     assert isinstance(tap, hv.streams.Tap)
     tap.event(x=1.0, y="human review")  # the axis shows words; the filter gets the code
@@ -108,13 +111,7 @@ def test_excluded_series_disappear_from_the_legend_and_legend_clicks_toggle():
     labels = [item.label.value for legend in fig.legend for item in legend.items]
     assert sorted(labels) == ["self harm", "spam"]  # only what the selection keeps (no fraud), as words
 
-    class Item:
-        label = {"value": "self harm"}
-
-    class Event:
-        item = Item()
-
-    c._legend_clicked(Event())
+    c._legend_clicked(SimpleNamespace(item=SimpleNamespace(label={"value": "self harm"})))
     assert filters.categories == ["self_harm"]
 
 

@@ -39,6 +39,7 @@ def count_ticks() -> NumeralTickFormatter:
     """1,234 rather than 1234 or 1.2e3."""
     return NumeralTickFormatter(format="0,0")
 
+
 LEGEND = "right"
 LEGEND_OPTS: dict[str, Any] = {
     "background_fill_alpha": 0.0,

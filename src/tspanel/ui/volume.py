@@ -130,4 +130,3 @@ class VolumeTab(Viewer):
 
     def __panel__(self) -> Any:
         return self._layout
-
