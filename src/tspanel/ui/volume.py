@@ -14,7 +14,6 @@ from tspanel.ui.choices import Choices
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_signed
-from tspanel.ui.theme import short
 
 TILE_CSS = """
 .ts-tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; padding: 4px; }
@@ -25,6 +24,7 @@ TILE_CSS = """
 table.ts-table { border-collapse: collapse; width: 100%; font-size: 12.5px; font-variant-numeric: tabular-nums; }
 .ts-table th, .ts-table td { padding: 3px 6px; border-bottom: 1px solid rgba(127,127,127,.2); text-align: right; }
 .ts-table th:first-child, .ts-table td:first-child { text-align: left; }
+.ts-table .ts-label { max-width: 14em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .ts-table .ts-up { color: #d32f2f; } .ts-table .ts-down { color: #2e7d32; }
 """
 
@@ -100,7 +100,7 @@ class VolumeTab(Viewer):
             pct = r["change_pct"]
             cls = "ts-up" if r["change"] > 0 else ("ts-down" if r["change"] < 0 else "")
             rows.append(
-                f"<tr><td title='{esc(r['category'])}'>{esc(short(r['category']))}</td>"
+                f"<tr><td class='ts-label' title='{esc(r['category'])}'>{esc(r['category'])}</td>"
                 f"<td>{fmt_count(r['this_week'])}</td>"
                 f"<td>{fmt_count(r['previous_week'])}</td>"
                 f"<td class='{cls}'>{esc(fmt_signed(r['change'], 0))}</td>"
