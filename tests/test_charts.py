@@ -41,7 +41,7 @@ def choices(reviewers: int = 3) -> Choices:
 def chart(key: str, output, filters: Filters | None = None, reviewers: int = 3) -> tuple[Chart, Filters]:
     filters = filters or Filters()
     c = choices(reviewers)
-    context = ChartContext(c, sla_hours=24.0, baseline=0.86, threshold=0.78)
+    context = ChartContext(c, sla_hours=24.0, baseline=0.86, threshold=0.78, filters=filters)
     return Chart(spec(key), context, Selection(filters, c, FIRST, LAST), output), filters
 
 
@@ -229,3 +229,20 @@ def test_no_ground_truth_draws_without_a_holoviews_error(caplog: pytest.LogCaptu
         c, _ = chart("attacks-volume", frame)
         figure(c)
     assert [r.message for r in caplog.records if "Traceback" in r.message or r.levelno >= logging.ERROR] == []
+
+
+def test_the_escalation_chart_says_why_it_is_flat_under_a_severity_filter():
+    frame = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)],
+            "flags": [4, 6],
+            "high_critical": [4, 6],
+            "escalation_rate": [1.0, 1.0],
+            "rolling_7d": [1.0, 1.0],
+        }
+    )
+    c, _ = chart("escalation", frame, Filters(severities=["high"]))
+    assert "0% or 100% by construction" in c.card.title.object
+    plain, _ = chart("escalation", frame)
+    assert "by construction" not in plain.card.title.object
+    assert list(plain.pipe.data["Daily"]) == [100.0, 100.0]

@@ -245,6 +245,7 @@ class ChartSet:
     """The generic update loop of a tab: one :class:`Chart` per spec, each fed its model output."""
 
     def __init__(self, specs: Any, context: Any, selection: Any, result: dict[str, Any]):
+        context.filters = selection.filters
         self.charts = {spec.key: Chart(spec, context, selection, result.get(spec.output)) for spec in specs}
 
     def __getitem__(self, key: str) -> Chart:

@@ -75,6 +75,7 @@ class ChartContext:
     threshold: float | None = None
     category_colors: dict[str, str] = field(default_factory=dict)
     region_colors: dict[str, str] = field(default_factory=dict)
+    filters: Any = None  # the session's Filters (read-only here: subtitles that depend on the selection)
 
     def __post_init__(self) -> None:
         self.category_colors = self.category_colors or cycle_colors(self.choices.categories)
@@ -465,6 +466,13 @@ def wow_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -
     )
 
 
+def escalation_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -> str:
+    text = "share of flags that are high or critical, with its 7-day rolling mean"
+    if ctx.filters is not None and ctx.filters.severities:
+        text += " — with a severity filter on, this is 0% or 100% by construction: clear it to read the rate"
+    return text
+
+
 def utilisation_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -> str:
     text = "cases handled / (capacity a day × days); the dashed line is 100% of capacity"
     if output.height > len(frame):
@@ -506,7 +514,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             escalation_frame,
             escalation_plot,
             brush=True,
-            subtitle="share of flags that are high or critical, with its 7-day rolling mean",
+            subtitle_of=escalation_subtitle,
         ),
         ChartSpec(
             "volume-by-region",
