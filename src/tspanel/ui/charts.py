@@ -87,6 +87,30 @@ def brushed_days(x0: Any, x1: Any) -> tuple[dt.date, dt.date] | None:
 # --------------------------------------------------------------------------- declared charts
 
 
+class WeakCall:
+    """A stream subscriber that does not keep the chart it calls alive (see WeakHook)."""
+
+    def __init__(self, method: Callable[..., None]):
+        self._method = weakref.WeakMethod(method)
+
+    def __call__(self, **values: Any) -> None:
+        method = self._method()
+        if method is not None:
+            method(**values)
+
+
+class SessionCleanup:
+    """``Chart.cleanup`` when the browser session ends, without the document keeping the chart alive."""
+
+    def __init__(self, chart: Chart):
+        self._chart = weakref.ref(chart)
+
+    def __call__(self, session_context: Any) -> None:
+        chart = self._chart()
+        if chart is not None:
+            chart.cleanup()
+
+
 class WeakHook:
     """A plot hook that does not keep the object it calls alive.
 
@@ -153,13 +177,26 @@ class Chart:
         self.streams: list[Any] = []
         if spec.brush:
             bounds = hv.streams.BoundsX(source=self.dmap)
-            bounds.add_subscriber(self._brushed)
+            bounds.add_subscriber(WeakCall(self._brushed))
             self.streams.append(bounds)
         if spec.click is not None:
             tap = hv.streams.Tap(source=self.dmap)
-            tap.add_subscriber(self._tapped)
+            tap.add_subscriber(WeakCall(self._tapped))
             self.streams.append(tap)
+        doc = pn.state.curdoc
+        if self.streams and doc is not None and doc.session_context is not None:
+            doc.on_session_destroyed(SessionCleanup(self))
         self.update(output, initial=True)
+
+    def cleanup(self) -> None:
+        """Release the plots' stream callbacks, which HoloViews keeps in a process-wide table.
+
+        Panel does not clean up these HoloViews plots when a session ends; without this a
+        closed session stayed alive through ``Callback._callbacks`` (found by test_sessions).
+        """
+        for plot, _ in list(self.pane._plots.values()):
+            plot.cleanup()
+        self.pane._plots.clear()
 
     # --- data ---------------------------------------------------------------------
     def _frame(self, output: Any) -> pd.DataFrame | None:
