@@ -246,3 +246,11 @@ def test_the_escalation_chart_says_why_it_is_flat_under_a_severity_filter():
     plain, _ = chart("escalation", frame)
     assert "by construction" not in plain.card.title.object
     assert list(plain.pipe.data["Daily"]) == [100.0, 100.0]
+
+
+def test_the_capacity_line_stays_in_view_when_everyone_is_far_below_capacity():
+    frame = pl.DataFrame({"reviewer_id": ["r0000", "r0001"], "handled": [3, 4], "utilisation_pct": [10.0, 14.0]})
+    c, _ = chart("utilisation", frame)
+    fig = figure(c)
+    assert (fig.x_range.start, fig.x_range.end) == (0, 110.0)
+    assert [span.location for span in fig.center if type(span).__name__ == "Span"] == [100]

@@ -349,6 +349,21 @@ def horizontal_bars(y: str, ylabel: str, height: int, hover: list[str]):
     return render
 
 
+def utilisation_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
+    """Horizontal bars with room for the 100% line even when everyone is far below capacity."""
+    busiest = data["utilisation_pct"].max() if len(data) else None
+    top = max(110.0, float(busiest) * 1.05) if busiest is not None and pd.notna(busiest) else 110.0
+    height = 2 * REVIEWER_ROWS * 18 + 80
+    return data.hvplot.barh(
+        x="label",
+        y="utilisation_pct",
+        color="color",
+        hover_cols=["reviewer", "handled"],
+        ylim=(0, top),
+        **bars(height, "utilisation, % of capacity"),
+    )
+
+
 def escalation_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
     opts = time_series(260, "% high or critical", counts=False)
     lines = data.hvplot.line(x="date", y=["Daily", "7-day mean"], color=["#f0a57a", "#c0223b"], line_width=2, **opts)
@@ -601,9 +616,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "Reviewer utilisation",
             "utilisation",
             utilisation_frame,
-            horizontal_bars(
-                "utilisation_pct", "utilisation, % of capacity", 2 * REVIEWER_ROWS * 18 + 80, ["reviewer", "handled"]
-            ),
+            utilisation_plot,
             click=Click("reviewers"),
             subtitle_of=utilisation_subtitle,
             hint="Click a bar to filter by that reviewer.",

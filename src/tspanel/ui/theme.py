@@ -47,6 +47,7 @@ LEGEND_OPTS: dict[str, Any] = {
     "spacing": 1,
     "padding": 4,
     "click_policy": "none",
+    "title": None,  # the entries say what they are; hvPlot would title them with the column name
 }
 MAX_LABEL = 24  # characters of a category, region or reviewer label drawn on a chart
 
@@ -110,4 +111,5 @@ def tools(chart: Any, brush: bool) -> Any:
     chart = chart.map(lambda element: element.opts(**options), hv.Element)
     if brush:
         return chart
-    return chart.map(lambda element: element.opts(**UNDIMMED), [hv.Bars, hv.Scatter, hv.Rectangles])
+    chart = chart.map(lambda element: element.opts(**UNDIMMED), [hv.Bars, hv.Scatter, hv.Rectangles])
+    return chart.opts(toolbar=None)

@@ -13,7 +13,7 @@ from tspanel.ui.charts import ChartCard, ChartSet, flow
 from tspanel.ui.choices import Choices
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
-from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_signed
+from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_signed, label
 
 TILE_CSS = """
 .ts-tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; padding: 4px; }
@@ -100,7 +100,7 @@ class VolumeTab(Viewer):
             pct = r["change_pct"]
             cls = "ts-up" if r["change"] > 0 else ("ts-down" if r["change"] < 0 else "")
             rows.append(
-                f"<tr><td class='ts-label' title='{esc(r['category'])}'>{esc(r['category'])}</td>"
+                f"<tr><td class='ts-label' title='{esc(r['category'])}'>{esc(label(r['category']))}</td>"
                 f"<td>{fmt_count(r['this_week'])}</td>"
                 f"<td>{fmt_count(r['previous_week'])}</td>"
                 f"<td class='{cls}'>{esc(fmt_signed(r['change'], 0))}</td>"
