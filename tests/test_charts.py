@@ -254,3 +254,38 @@ def test_the_capacity_line_stays_in_view_when_everyone_is_far_below_capacity():
     fig = figure(c)
     assert (fig.x_range.start, fig.x_range.end) == (0, 110.0)
     assert [span.location for span in fig.center if type(span).__name__ == "Span"] == [100]
+
+
+def test_a_click_on_a_box_or_a_calibration_point_selects_its_category_or_severity():
+    quantiles = pl.DataFrame(
+        {
+            "category": ["spam", "fraud"],
+            "count": [10, 4],
+            "min": [0.1, 0.2],
+            "p25": [0.4, 0.5],
+            "median": [0.6, 0.7],
+            "p75": [0.8, 0.9],
+            "max": [0.95, 0.99],
+        }
+    )
+    boxes, filters = chart("score-distribution", quantiles)
+    assert list(boxes.pipe.data["label"]) == ["fraud", "spam"]  # sorted, at x = 0 and 1
+    boxes.streams[0].event(x=1.2, y=0.5)
+    assert filters.categories == ["spam"]
+    boxes.streams[0].event(x=0.5, y=0.5)  # between two boxes: nothing
+    assert filters.categories == ["spam"]
+    calibration = pl.DataFrame(
+        {
+            "severity": ["low", "high"],
+            "count": [5, 6],
+            "mean_score": [0.8, 0.9],
+            "ci_low": [0.75, 0.85],
+            "ci_high": [0.85, 0.95],
+            "rises_with_severity": [True, True],
+        }
+    )
+    points, filters = chart("calibration", calibration)
+    assert list(figure(points).x_range.factors) == ["low", "high"]
+    points.streams[0].event(x="high", y=0.9)
+    assert filters.severities == ["high"]
+    assert "rises with severity, as it should" in points.card.title.object
