@@ -289,3 +289,31 @@ def test_a_click_on_a_box_or_a_calibration_point_selects_its_category_or_severit
     points.streams[0].event(x="high", y=0.9)
     assert filters.severities == ["high"]
     assert "rises with severity, as it should" in points.card.title.object
+
+
+def test_zero_filled_outputs_of_an_empty_selection_show_the_message():
+    """The models fill excluded days and levels with zeros: that is still "no flags"."""
+    zeros = severity_mix(low=1, medium=1, high=1, critical=1).with_columns(pl.lit(0).alias("flags"))
+    bars, _ = chart("severity-mix", zeros)
+    assert bars.card.reason.visible and "No flags match these filters" in bars.card.reason.object
+    daily_zero = daily("category", [(dt.date(2026, 3, 1), "fraud", 0)])
+    areas, _ = chart("volume-by-category", daily_zero)
+    assert areas.card.reason.visible
+    escalation = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 3, 1)],
+            "flags": [0],
+            "high_critical": [0],
+            "escalation_rate": [None],
+            "rolling_7d": [0.0],
+        },
+        schema_overrides={"escalation_rate": pl.Float64},
+    )
+    line, _ = chart("escalation", escalation)
+    assert line.card.reason.visible
+    # One severity kept: the other three are gone from the chart, not drawn as empty rows.
+    one = severity_mix(low=1, medium=1, high=1, critical=1).with_columns(
+        pl.when(pl.col("severity") == "high").then(7).otherwise(0).alias("flags")
+    )
+    kept, _ = chart("severity-mix", one)
+    assert list(figure(kept).y_range.factors) == ["high"]

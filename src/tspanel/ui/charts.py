@@ -207,7 +207,12 @@ class Chart:
     def update(self, output: Any, initial: bool = False) -> None:
         """Show ``output`` (a model's small frame): a reason, the empty message, or new data in place."""
         frame = self._frame(output)
-        empty = frame is None or len(frame) == 0
+        measure = self.spec.measure
+        empty = (
+            frame is None
+            or len(frame) == 0
+            or (measure is not None and measure in frame.columns and not frame[measure].fillna(0).any())
+        )
         if not self.card.show(output, EMPTY_MESSAGE if empty else None) or empty:
             return
         if self.spec.subtitle_of is not None:

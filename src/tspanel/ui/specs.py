@@ -98,6 +98,7 @@ class ChartSpec:
     subtitle_of: Callable[[Any, pd.DataFrame, ChartContext], str] | None = None
     hint: str = ""
     decorations: tuple[Callable[[Any], None], ...] = ()
+    measure: str | None = None  # frame column whose total of zero means "no flags match"
 
 
 # --------------------------------------------------------------------------- frames
@@ -125,7 +126,11 @@ def by_series(frame: pl.DataFrame | None, column: str, value: str, order: tuple[
             }
         )
     typed = frame.with_columns(pl.col(column).cast(pl.String))
-    present = set(typed[column].unique().to_list())
+    totals = typed.group_by(column).agg(pl.col(value).sum())
+    present = set(totals.filter(pl.col(value) > 0)[column].to_list())  # series the filters exclude are all zero
+    if not present:
+        return by_series(None, column, value, order)
+    typed = typed.filter(pl.col(column).is_in(list(present)))
     series = [s for s in order if s in present] + sorted(present - set(order))
     grid = (
         typed.select(pl.col("date").unique())
@@ -170,9 +175,18 @@ def dated(frame: pl.DataFrame | None, columns: dict[str, str] | None = None) -> 
 
 
 def ordered_rows(
-    frame: pl.DataFrame | None, column: str, order: tuple[str, ...], top_first: bool = True
+    frame: pl.DataFrame | None,
+    column: str,
+    order: tuple[str, ...],
+    top_first: bool = True,
+    nonzero: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Rows of ``frame`` that the selection keeps, in the fixed order of ``order`` (first on top)."""
+    """Rows of ``frame`` that the selection keeps, in the fixed order of ``order`` (first on top).
+
+    Rows whose ``nonzero`` columns are all zero are rows the filters exclude: they are dropped.
+    """
+    if frame is not None and nonzero:
+        frame = frame.filter(pl.any_horizontal([pl.col(c).fill_null(0) != 0 for c in nonzero]))
     if frame is None or frame.height == 0:
         return pd.DataFrame({column: [], "label": [], "value": []})
     out = frame.with_columns(pl.col(column).cast(pl.String)).to_pandas()
@@ -198,7 +212,7 @@ def intake_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame
 
 
 def wow_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
-    out = ordered_rows(output, "category", ctx.choices.categories)
+    out = ordered_rows(output, "category", ctx.choices.categories, nonzero=("this_week", "previous_week"))
     if len(out):
         out["change_pct"] = out["change_pct"].astype(float)
         out["color"] = [BAD if c > 0 else GOOD for c in out["change"].fillna(0)]
@@ -206,14 +220,14 @@ def wow_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
 
 
 def severity_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
-    out = ordered_rows(output, "severity", tuple(reversed(SEVERITIES)))
+    out = ordered_rows(output, "severity", tuple(reversed(SEVERITIES)), nonzero=("flags",))
     if len(out):
         out["color"] = [SEVERITY_COLORS.get(s, ACCENT) for s in out["value"]]
     return out
 
 
 def action_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
-    out = ordered_rows(output, "action", ACTIONS)
+    out = ordered_rows(output, "action", ACTIONS, nonzero=("flags",))
     if len(out):
         out["color"] = [ACTION_COLORS.get(a, ACCENT) for a in out["value"]]
     return out
@@ -225,6 +239,7 @@ def escalation_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataF
     return pd.DataFrame(
         {
             "date": out["date"],
+            "flags": out.get("flags", pd.Series(dtype=float)),
             "Daily": out.get("escalation_rate", pd.Series(dtype=float)) * 100,
             "7-day mean": out.get(rolling, pd.Series(dtype=float)) * 100,
         }
@@ -529,6 +544,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             escalation_frame,
             escalation_plot,
             brush=True,
+            measure="flags",
             subtitle_of=escalation_subtitle,
         ),
         ChartSpec(
@@ -618,6 +634,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             utilisation_frame,
             utilisation_plot,
             click=Click("reviewers"),
+            measure="handled",
             subtitle_of=utilisation_subtitle,
             hint="Click a bar to filter by that reviewer.",
             decorations=(capacity_line,),
@@ -638,6 +655,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             attacks_frame,
             attacks_plot,
             brush=True,
+            measure="flags",
             subtitle="red dots: detector alerts; green hollow triangles: known attack days (ground truth)",
             hint="Drag across the chart to select days.",
         ),
