@@ -277,12 +277,14 @@ def test_the_app_factory_shares_one_dataset_between_sessions(tmp_path, monkeypat
         "Reviewer Queue",
         "Attack Detection & Summary",
     ]
-    assert len(first.select(pn.pane.HoloViews)) == 6  # the volume tab's charts; hidden tabs wait to be opened
+    # The volume tab's charts but week-over-week (3 days of data: it shows why instead, and a chart
+    # is only built once it has data); hidden tabs wait to be opened.
+    assert len(first.select(pn.pane.HoloViews)) == 5
     tabs.active = 3
-    assert len(first.select(pn.pane.HoloViews)) == 7  # ... and the attack detection chart once it is
+    assert len(first.select(pn.pane.HoloViews)) == 6  # ... and the attack detection chart once it is
     tabs.active = 1
     tabs.active = 2
-    assert len(first.select(pn.pane.HoloViews)) == 13
+    assert len(first.select(pn.pane.HoloViews)) == 12
 
 
 def test_the_printed_address_is_one_browsers_may_open_a_session_on():

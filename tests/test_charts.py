@@ -317,3 +317,21 @@ def test_zero_filled_outputs_of_an_empty_selection_show_the_message():
     )
     kept, _ = chart("severity-mix", one)
     assert list(figure(kept).y_range.factors) == ["high"]
+
+
+@pytest.mark.parametrize("key", [s.key for specs in CHARTS.values() for s in specs])
+def test_every_chart_opens_on_an_empty_selection(key):
+    c, _ = chart(key, None)
+    assert c.dmap is None  # nothing to plot yet: the plot is built with the first data
+    assert c.card.reason.visible and not c.card.body.visible
+    assert "No flags match these filters" in c.card.reason.object
+
+
+def test_a_chart_opened_empty_is_built_when_data_arrives():
+    c, filters = chart("severity-mix", severity_mix(low=1).clear())
+    assert c.dmap is None and c.card.reason.visible
+    c.update(severity_mix(low=2, high=1))
+    assert list(figure(c).y_range.factors) == ["low", "high"]
+    assert c.card.body.visible and not c.card.reason.visible
+    c.streams[0].event(x=1.0, y="high")
+    assert filters.severities == ["high"]

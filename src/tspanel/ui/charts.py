@@ -169,12 +169,20 @@ class Chart:
         self._weak_hook = WeakHook(self._hook)
         self._axis_values: dict[str, str] = {}
         self._legend_values: dict[str, str] = {}
-        first = self._frame(output)
-        self.pipe = hv.streams.Pipe(data=first if first is not None else spec.frame(None, context))
+        # Built on the first frame with data: HoloViews cannot build some charts (by= overlays)
+        # from an empty frame, and an empty chart is hidden behind its message anyway.
+        self.pipe: hv.streams.Pipe | None = None
+        self.dmap: hv.DynamicMap | None = None
+        self.pane: pn.pane.HoloViews | None = None
+        self.streams: list[Any] = []
+        self.update(output, initial=True)
+
+    def _build(self, frame: pd.DataFrame) -> None:
+        spec = self.spec
+        self.pipe = hv.streams.Pipe(data=frame)
         self.dmap = hv.DynamicMap(self._render, streams=[self.pipe, LinkAnchor()])
         self.pane = pn.pane.HoloViews(self.dmap, sizing_mode="stretch_width", linked_axes=False, margin=(0, 4))
         self.card.set_body(self.pane)
-        self.streams: list[Any] = []
         if spec.brush:
             bounds = hv.streams.BoundsX(source=self.dmap)
             bounds.add_subscriber(WeakCall(self._brushed))
@@ -186,7 +194,6 @@ class Chart:
         doc = pn.state.curdoc
         if self.streams and doc is not None and doc.session_context is not None:
             doc.on_session_destroyed(SessionCleanup(self))
-        self.update(output, initial=True)
 
     def cleanup(self) -> None:
         """Release the plots' stream callbacks, which HoloViews keeps in a process-wide table.
@@ -194,6 +201,8 @@ class Chart:
         Panel does not clean up these HoloViews plots when a session ends; without this a
         closed session stayed alive through ``Callback._callbacks`` (found by test_sessions).
         """
+        if self.pane is None:
+            return
         for plot, _ in list(self.pane._plots.values()):
             plot.cleanup()
         self.pane._plots.clear()
@@ -221,7 +230,9 @@ class Chart:
         if self._sent is not None and frame.equals(self._sent):
             return  # nothing changed: the browser gets no message for this chart
         self._sent = frame
-        if not initial:
+        if self.pipe is None:
+            self._build(frame)
+        else:
             self.pipe.send(frame)
 
     def _remember(self, frame: pd.DataFrame) -> None:

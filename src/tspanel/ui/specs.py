@@ -118,11 +118,14 @@ def by_series(frame: pl.DataFrame | None, column: str, value: str, order: tuple[
     block from 00:00 to 23:59:59 so it is drawn as a one-day view.
     """
     if frame is None or frame.height == 0:
+        # One all-zero placeholder row, not an empty frame: HoloViews cannot build a by= overlay
+        # without any series, and the measure of zero shows the "no flags" message instead.
         return pd.DataFrame(
             {
-                "date": pd.Series([], dtype="datetime64[ms]"),
-                **{c: pd.Series([], dtype=str) for c in ("label", "value")},
-                **{c: pd.Series([], dtype=float) for c in (value, "bottom", "top")},
+                "date": pd.to_datetime(["2000-01-01"]),
+                "label": [" "],
+                "value": [""],
+                **{c: [0.0] for c in (value, "bottom", "top")},
             }
         )
     typed = frame.with_columns(pl.col(column).cast(pl.String))
@@ -524,6 +527,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             category_frame,
             stacked_areas("flags", "flags a day", lambda c: c.category_colors, 330),
             brush=True,
+            measure="flags",
             legend=Legend("categories"),
             hint="Drag across the chart to select days; click a legend entry to filter by that category.",
         ),
@@ -554,6 +558,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             region_frame,
             series_lines("flags", "flags a day", lambda c: c.region_colors, 260),
             brush=True,
+            measure="flags",
             legend=Legend("regions"),
             hint="Click a legend entry to filter by that region.",
         ),
@@ -624,6 +629,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             intake_frame,
             stacked_areas("cases", "cases a day", lambda c: SEVERITY_COLORS, 300),
             brush=True,
+            measure="cases",
             legend=Legend("severities"),
             hint="Drag across the chart to select days; click a legend entry to filter by severity.",
         ),
