@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from pathlib import Path
+
+import numpy as np
 import polars as pl
 import pytest
 
+from tspanel import source
 from tspanel.models.filters import Filters
-from tspanel.source import default_world
+from tspanel.source import dataset_from_frames, default_world, load_dataset
 from tspanel.ui.choices import choices_for
 from tspanel.ui.detection import DetectionView, signals_text, table_html
 from tspanel.ui.selection import Selection
@@ -48,9 +54,12 @@ def test_threshold_and_method_controls(world):
 def test_brushing_the_chart_sets_the_shared_dates(world):
     filters = Filters()
     view = view_for(world, filters)
-    first, last = world.first_day.replace(day=26), world.first_day.replace(day=30)
-    view.chart._on_brush[0](first, last)
-    assert (filters.start, filters.end) == (first, last)
+    assert world.first_day == dt.date(2026, 8, 24)
+    (bounds,) = view.chart.streams  # the HoloViews BoundsX stream the brush tool feeds
+    bounds.event(boundsx=(np.datetime64("2026-08-25T18:00"), np.datetime64("2026-08-30T00:00")))
+    assert (filters.start, filters.end) == (dt.date(2026, 8, 26), dt.date(2026, 8, 30))
+    # The view follows the shared dates: only the 5 brushed days are drawn.
+    assert len(view.chart.pipe.data) == 5
 
 
 def test_signals_are_explained_strongest_first():
@@ -64,13 +73,12 @@ def test_tables_escape_third_party_text():
     assert "<img" not in html and "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in html
 
 
-def test_summary_button_writes_the_offline_report(world, monkeypatch):
+def test_summary_button_writes_the_offline_report(world, monkeypatch, tmp_path):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.chdir(world_dir := __import__("tempfile").mkdtemp())  # no .env here
-    assert world_dir
+    monkeypatch.chdir(tmp_path)  # no .env here
     panel = SummaryPanel(world, Filters())
-    panel.button.clicks += 1
-    panel._clicked(None)
+    assert panel.report is None
+    panel.button.clicks += 1  # what a click in the browser does; the button's handler runs once
     assert panel.report is not None and panel.report.source == "offline"
     assert "Week 2026-11-15 to 2026-11-21" in panel.body.object
     assert "no ANTHROPIC_API_KEY" in panel.status.object
@@ -98,3 +106,34 @@ def test_sessions_share_detection_results(world, monkeypatch):
     second.filters.categories = ["spam"]  # another selection is another detection
     second.alerts()
     assert runs == ["multisignal", "multisignal"]
+
+
+def test_a_dataset_without_ground_truth_opens_the_tab_with_reasons_not_errors(world, caplog):
+    flags = world.flags.collect().drop("coordinated_flag")
+    bare = dataset_from_frames(flags, world.reviewers.collect(), name="no truth")
+    with caplog.at_level(logging.WARNING):
+        view = view_for(bare, Filters())
+        import holoviews as hv
+
+        hv.render(view.chart.dmap[()])  # the chart draws (no known-attack markers to draw)
+    assert "no ground truth" in view.metrics.object
+    assert view.events_card.reason.visible and "no attacks table" in view.events_card.reason.object
+    assert view.chart.card.body.visible and len(view.chart.pipe.data) == 90
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or "Traceback" in r.getMessage()] == []
+
+
+def test_an_unreadable_part_file_shows_an_error_instead_of_loading_forever(monkeypatch, tmp_path: Path):
+    from tspanel.synth import WorldConfig, write_world
+
+    data = tmp_path / "w"
+    write_world(WorldConfig(flags=3000), data, "parquet", chunk_days=30)  # 3 part files
+    size = source.estimate_size(source.scan_table(source.find_tables(data)["flags"]))
+    monkeypatch.setenv(source.MEMORY_BUDGET_ENV, str((size.hot + size.total) / 2 / 2**20))
+    dataset = load_dataset(data)
+    assert dataset.storage == "hybrid"  # account ids and hashes are read from the files when needed
+    part = sorted((data / "flags").glob("*.parquet"))[1]
+    part.write_bytes(b"not parquet any more")
+    view = view_for(dataset, Filters())
+    assert view.error.visible and "Attack detection failed" in view.error.object
+    assert not any(card.loading for card in view.cards)
+    assert view.chart.card.reason.visible and "could not be read" in view.chart.card.reason.object

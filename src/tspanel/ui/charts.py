@@ -1,10 +1,10 @@
-"""Building blocks every tab uses: a chart card, a plot updated in place, and selection hooks.
+"""Building blocks every tab uses: a chart card and the generic chart a spec (ui/specs.py) declares.
 
-A plot is a ``hv.DynamicMap`` fed by a ``hv.streams.Pipe``: it is built once and each
+A chart is a ``hv.DynamicMap`` fed by a ``hv.streams.Pipe``: it is built once and each
 refresh sends the new (small, aggregated) frame through the pipe, so Bokeh updates
 the existing glyphs' data instead of replacing the plot. Selections (a brushed time
-range, a clicked bar, a clicked legend entry) arrive as HoloViews streams or Bokeh
-events and are handed to callbacks that write the session's Filters.
+range, a clicked bar) arrive as HoloViews streams (``BoundsX``, ``Tap``) and write the
+session's Filters; a legend click is the one Bokeh event left (HoloViews has no stream for it).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from panel.viewable import Viewer
 from tspanel.models.base import Unavailable
 from tspanel.ui.export import csv_buffer
 from tspanel.ui.text import esc
+from tspanel.ui.theme import tools
 
 Data = pl.DataFrame | dict[str, Any] | None
+EMPTY_MESSAGE = "No flags match these filters"
 
 CARD_CSS = """
 .ts-card-title { font-size: 15px; font-weight: 600; letter-spacing: .01em; }
@@ -82,24 +84,49 @@ def brushed_days(x0: Any, x1: Any) -> tuple[dt.date, dt.date] | None:
     return start, end
 
 
-# --------------------------------------------------------------------------- plots updated in place
+# --------------------------------------------------------------------------- declared charts
 
 
-def factor_at(axis_range: Any, coordinate: float | None) -> Any:
-    """The factor under a click on a categorical axis (Bokeh reports a synthetic float there).
+class WeakCall:
+    """A stream subscriber that does not keep the chart it calls alive (see WeakHook)."""
 
-    Factor ``i`` of a flat FactorRange is centred at ``0.5 + i * (1 + factor_padding)``.
-    On a numeric axis the coordinate itself is returned.
+    def __init__(self, method: Callable[..., None]):
+        self._method = weakref.WeakMethod(method)
+
+    def __call__(self, **values: Any) -> None:
+        method = self._method()
+        if method is not None:
+            method(**values)
+
+
+class SessionCleanup:
+    """``Chart.cleanup`` when the browser session ends, without the document keeping the chart alive."""
+
+    def __init__(self, chart: Chart):
+        self._chart = weakref.ref(chart)
+
+    def __call__(self, session_context: Any) -> None:
+        chart = self._chart()
+        if chart is not None:
+            chart.cleanup()
+
+
+class WeakHook:
+    """A plot hook that does not keep the object it calls alive.
+
+    HoloViews keeps every element's options, hooks included, in the process-wide
+    ``Store`` until the element is garbage-collected. A bound method stored there would
+    keep its Chart, the element it draws and through them the whole session alive
+    after the browser tab closed.
     """
-    factors = getattr(axis_range, "factors", None)
-    if factors is None or coordinate is None:
-        return coordinate
-    step = 1 + float(getattr(axis_range, "factor_padding", 0) or 0)
-    index = round((float(coordinate) - 0.5) / step)
-    if 0 <= index < len(factors) and abs(float(coordinate) - (0.5 + index * step)) <= 0.5:
-        factor = factors[index]
-        return factor if isinstance(factor, str) else None
-    return None
+
+    def __init__(self, method: Callable[[Any, Any], None]):
+        self._method = weakref.WeakMethod(method)
+
+    def __call__(self, plot: Any, element: Any) -> None:
+        method = self._method()
+        if method is not None:
+            method(plot, element)
 
 
 def legend_label(item: Any) -> str | None:
@@ -112,107 +139,181 @@ def legend_label(item: Any) -> str | None:
     return str(text) if text else None
 
 
-class WeakHook:
-    """A plot hook that does not keep the object it calls alive.
+class LinkAnchor(hv.streams.LinkedStream):
+    """A linked stream that never fires, so streams sourced on a DynamicMap reach its overlay.
 
-    HoloViews keeps every element's options, hooks included, in the process-wide
-    ``Store`` until the element is garbage-collected. A bound method stored there would
-    keep its PipePlot, the element it draws and through them the whole session alive
-    after the browser tab closed: the element could never be collected.
+    HoloViews attaches a ``source=dmap`` stream to a DynamicMap returning an (Nd)Overlay
+    (every ``by=`` hvPlot chart) only when the DynamicMap itself carries a linked stream;
+    without one the brush and click streams are silently never connected.
     """
 
-    def __init__(self, method: Callable[[Any, Any], None]):
-        self._method = weakref.WeakMethod(method)
 
-    def __call__(self, plot: Any, element: Any) -> None:
-        method = self._method()
-        if method is not None:
-            method(plot, element)
+class Chart:
+    """One chart of the spec table: built once, updated in place, selections through HoloViews streams.
 
-
-class PipePlot:
-    """A DynamicMap over a Pipe: ``send`` swaps the data of the existing Bokeh plot.
-
-    Selections are Bokeh events on the figure (registered once by a plot hook), which
-    works for overlays as well as single elements: a box selection (``selectiongeometry``)
-    is a brushed range, a ``tap`` a click, a ``legend_item_click`` a legend entry.
+    The plot is a ``hv.DynamicMap`` over a ``hv.streams.Pipe``: :meth:`update` sends the
+    spec's small pandas frame through the pipe (only when it changed), so Bokeh swaps the
+    data of the existing glyphs instead of building a new figure. A brush is a
+    ``BoundsX`` stream, a click a ``Tap`` stream (HoloViews turns a click on a
+    categorical axis into the factor); both write the session's Filters through
+    :class:`~tspanel.ui.selection.Selection`.
     """
 
-    def __init__(self, render: Callable[[pd.DataFrame], Any], data: pd.DataFrame, *, name: str, height: int = 300):
-        self.name = name
-        self._render_fn = render
-        self._on_brush: list[Callable[[dt.date, dt.date], None]] = []
-        self._on_tap: list[Callable[[Any, Any], None]] = []
-        self._on_legend: list[Callable[[str], None]] = []
-        self._decorate: list[Callable[[Any], None]] = []
+    def __init__(self, spec: Any, context: Any, selection: Any, output: Any):
+        self.spec = spec
+        self.context = context
+        self.selection = selection
+        self.card = ChartCard(spec.key, spec.title, None, subtitle=spec.subtitle, hint=spec.hint)
+        self._sent: pd.DataFrame | None = None
         self._hooked: set[str] = set()
-        self.height = height
         self._weak_hook = WeakHook(self._hook)
-        self.pipe = hv.streams.Pipe(data=data)
-        self.dmap = hv.DynamicMap(self._render, streams=[self.pipe])
+        self._axis_values: dict[str, str] = {}
+        self._legend_values: dict[str, str] = {}
+        # Built on the first frame with data: HoloViews cannot build some charts (by= overlays)
+        # from an empty frame, and an empty chart is hidden behind its message anyway.
+        self.pipe: hv.streams.Pipe | None = None
+        self.dmap: hv.DynamicMap | None = None
+        self.pane: pn.pane.HoloViews | None = None
+        self.streams: list[Any] = []
+        self.update(output, initial=True)
+
+    def _build(self, frame: pd.DataFrame) -> None:
+        spec = self.spec
+        self.pipe = hv.streams.Pipe(data=frame)
+        self.dmap = hv.DynamicMap(self._render, streams=[self.pipe, LinkAnchor()])
         self.pane = pn.pane.HoloViews(self.dmap, sizing_mode="stretch_width", linked_axes=False, margin=(0, 4))
+        self.card.set_body(self.pane)
+        if spec.brush:
+            bounds = hv.streams.BoundsX(source=self.dmap)
+            bounds.add_subscriber(WeakCall(self._brushed))
+            self.streams.append(bounds)
+        if spec.click is not None:
+            tap = hv.streams.Tap(source=self.dmap)
+            tap.add_subscriber(WeakCall(self._tapped))
+            self.streams.append(tap)
+        doc = pn.state.curdoc
+        if self.streams and doc is not None and doc.session_context is not None:
+            doc.on_session_destroyed(SessionCleanup(self))
 
-    def send(self, data: pd.DataFrame) -> None:
-        self.pipe.send(data)
+    def cleanup(self) -> None:
+        """Release the plots' stream callbacks, which HoloViews keeps in a process-wide table.
 
-    def on_brush(self, callback: Callable[[dt.date, dt.date], None]) -> None:
-        """Call ``callback(first_day, last_day)`` when a time range is brushed (xbox_select)."""
-        self._on_brush.append(callback)
+        Panel does not clean up these HoloViews plots when a session ends; without this a
+        closed session stayed alive through ``Callback._callbacks`` (found by test_sessions).
+        """
+        if self.pane is None:
+            return
+        for plot, _ in list(self.pane._plots.values()):
+            plot.cleanup()
+        self.pane._plots.clear()
 
-    def on_tap(self, callback: Callable[[Any, Any], None]) -> None:
-        """Call ``callback(x, y)`` on a click: data coordinates, or the factor on a categorical axis."""
-        self._on_tap.append(callback)
+    # --- data ---------------------------------------------------------------------
+    def _frame(self, output: Any) -> pd.DataFrame | None:
+        if output is None or isinstance(output, Unavailable):
+            return None
+        return self.spec.frame(output, self.context)
 
-    def on_legend_click(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback(label)`` when a legend entry is clicked (the entry is not hidden)."""
-        self._on_legend.append(callback)
+    def update(self, output: Any, initial: bool = False) -> None:
+        """Show ``output`` (a model's small frame): a reason, the empty message, or new data in place."""
+        frame = self._frame(output)
+        measure = self.spec.measure
+        empty = (
+            frame is None
+            or len(frame) == 0
+            or (measure is not None and measure in frame.columns and not frame[measure].fillna(0).any())
+        )
+        if not self.card.show(output, EMPTY_MESSAGE if empty else None) or empty:
+            return
+        if self.spec.subtitle_of is not None:
+            self.card.set_subtitle(self.spec.title, self.spec.subtitle_of(output, frame, self.context))
+        self._remember(frame)
+        if self._sent is not None and frame.equals(self._sent):
+            return  # nothing changed: the browser gets no message for this chart
+        self._sent = frame
+        if self.pipe is None:
+            self._build(frame)
+        else:
+            self.pipe.send(frame)
 
-    def decorate(self, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(figure)`` once on the Bokeh figure, e.g. to add a fixed reference line."""
-        self._decorate.append(callback)
+    def _remember(self, frame: pd.DataFrame) -> None:
+        click, legend = self.spec.click, self.spec.legend
+        if click is not None and click.label in frame.columns:
+            self._axis_values = dict(zip(frame[click.label].astype(str), frame[click.value].astype(str), strict=True))
+        if legend is not None and legend.label in frame.columns:
+            self._legend_values = dict(
+                zip(frame[legend.label].astype(str), frame[legend.value].astype(str), strict=True)
+            )
 
     def _render(self, data: pd.DataFrame) -> Any:
-        # A fixed height with responsive width: without it HoloViews switches the figure to
-        # stretch_both on the first update and the plot collapses inside a column.
-        return self._render_fn(data).opts(hooks=[self._weak_hook], responsive=True, height=self.height)
+        return tools(self.spec.plot(data, self.context), self.spec.brush).opts(hooks=[self._weak_hook])
+
+    # --- selections -----------------------------------------------------------------
+    def _brushed(self, boundsx: Any = None, **_: Any) -> None:
+        if not boundsx:
+            return
+        days = brushed_days(*boundsx)
+        if days is not None:
+            self.selection.dates(*days)
+
+    def _tapped(self, x: Any = None, y: Any = None, **_: Any) -> None:
+        click = self.spec.click
+        coordinate = y if click.axis == "y" else x
+        if coordinate is None:
+            return
+        if click.nearest:  # a numeric axis whose rows sit at 0, 1, 2, ...: the nearest row
+            try:
+                index = round(float(coordinate))
+            except (TypeError, ValueError):
+                return
+            labels = list(self._axis_values)
+            if not (0 <= index < len(labels)) or abs(float(coordinate) - index) > 0.45:
+                return
+            coordinate = labels[index]
+        value = self._axis_values.get(str(coordinate))
+        if value is not None:
+            self.selection.toggle(click.filter, value)
+
+    def _legend_clicked(self, event: Any) -> None:
+        # HoloViews has no stream for legend clicks: this is the one Bokeh event left.
+        text = legend_label(event.item)
+        value = self._legend_values.get(text or "")
+        if value is not None:
+            self.selection.toggle(self.spec.legend.filter, value)
 
     def _hook(self, plot: Any, element: Any) -> None:
         figure = plot.state
+        figure.name = f"ts-plot-{self.spec.key}"  # a stable hook for browser tests
         for legend in figure.legend:
             legend.click_policy = "none"
-            if self._on_legend and legend.id not in self._hooked:
+            if self.spec.legend is not None and legend.id not in self._hooked:
                 self._hooked.add(legend.id)
                 legend.on_event("legend_item_click", self._legend_clicked)
-        if figure.id in self._hooked:
-            return
-        self._hooked.add(figure.id)
-        figure.name = f"ts-plot-{self.name}"  # a stable hook for browser tests
-        for callback in self._decorate:
-            callback(figure)
-        if self._on_brush:
-            figure.on_event("selectiongeometry", self._brushed)
-        if self._on_tap:
-            figure.on_event("tap", lambda event: self._tapped(figure, event))
+        if figure.id not in self._hooked:
+            self._hooked.add(figure.id)
+            for decorate in self.spec.decorations:
+                decorate(figure)
 
-    def _brushed(self, event: Any) -> None:
-        geometry = event.geometry or {}
-        if not event.final or geometry.get("type") != "rect":
-            return
-        days = brushed_days(geometry.get("x0"), geometry.get("x1"))
-        if days is not None:
-            for callback in self._on_brush:
-                callback(*days)
 
-    def _tapped(self, figure: Any, event: Any) -> None:
-        x, y = factor_at(figure.x_range, event.x), factor_at(figure.y_range, event.y)
-        for callback in self._on_tap:
-            callback(x, y)
+class ChartSet:
+    """The generic update loop of a tab: one :class:`Chart` per spec, each fed its model output."""
 
-    def _legend_clicked(self, event: Any) -> None:
-        text = legend_label(event.item)
-        if text:
-            for callback in self._on_legend:
-                callback(text)
+    def __init__(self, specs: Any, context: Any, selection: Any, result: dict[str, Any]):
+        context.filters = selection.filters
+        self.charts = {spec.key: Chart(spec, context, selection, result.get(spec.output)) for spec in specs}
+
+    def __getitem__(self, key: str) -> Chart:
+        return self.charts[key]
+
+    def card(self, key: str) -> ChartCard:
+        return self.charts[key].card
+
+    @property
+    def cards(self) -> list[ChartCard]:
+        return [chart.card for chart in self.charts.values()]
+
+    def update(self, result: dict[str, Any]) -> None:
+        for chart in self.charts.values():
+            chart.update(result.get(chart.spec.output))
 
 
 # --------------------------------------------------------------------------- the card around a chart
@@ -236,7 +337,8 @@ class ChartCard(Viewer):
         super().__init__(**params)
         self.key = key
         self._data: Data = None
-        self.body = body
+        self.body = body if body is not None else pn.Column(sizing_mode="stretch_width", margin=0)
+        self._message: str | None = None
         self.reason = pn.pane.HTML(
             "", visible=False, css_classes=["ts-unavailable"], sizing_mode="stretch_width", stylesheets=[CARD_CSS]
         )
@@ -275,6 +377,23 @@ class ChartCard(Viewer):
             styles={"padding": "8px 8px 4px 8px", "border-radius": "10px"},
         )
 
+    def set_body(self, body: Any) -> None:
+        """Put the chart into a card made before it (a Chart builds its card first)."""
+        self.body.objects = [body]
+
+    def message(self, text: str | None) -> None:
+        """Show ``text`` (e.g. the empty-selection message) instead of the chart; None shows the chart."""
+        if text == self._message:
+            return
+        self._message = text
+        if text is None:
+            self.reason.visible = False
+            self.body.visible = True
+        else:
+            self.reason.object = f'<div class="ts-reason ts-empty">{esc(text)}</div>'
+            self.reason.visible = True
+            self.body.visible = False
+
     @staticmethod
     def _title_html(title: str, subtitle: str) -> str:
         sub = f'<div class="ts-card-subtitle">{esc(subtitle)}</div>' if subtitle else ""
@@ -283,23 +402,20 @@ class ChartCard(Viewer):
     def set_subtitle(self, title: str, subtitle: str) -> None:
         self.title.object = self._title_html(title, subtitle)
 
-    def show(self, data: Data | Unavailable) -> bool:
+    def show(self, data: Data | Unavailable, message: str | None = None) -> bool:
         """Keep ``data`` for the download; show the reason instead of the chart when it is Unavailable.
 
+        ``message`` (e.g. the empty-selection text) replaces the chart while keeping the data.
         Returns True when the chart should be updated with the data.
         """
         if isinstance(data, Unavailable):
             self._data = None
-            self.reason.object = f'<div class="ts-reason">Not available: {esc(data.reason)}</div>'
-            self.reason.visible = True
-            self.body.visible = False
+            self.message(f"Not available: {data.reason}")
             if self.download is not None:
                 self.download.disabled = True
             return False
         self._data = data
-        if self.reason.visible:
-            self.reason.visible = False
-            self.body.visible = True
+        self.message(message)
         if self.download is not None:
             self.download.disabled = False
         return True
@@ -322,3 +438,10 @@ class ChartCard(Viewer):
 
     def __panel__(self) -> Any:
         return self._card
+
+
+def flow(*cards: ChartCard) -> pn.FlexBox:
+    """Cards side by side on wide screens, wrapping one under another when narrower than ~2 x 420 px."""
+    for card in cards:
+        card._card.styles = {**card._card.styles, "flex": "1 1 420px", "min-width": "0"}
+    return pn.FlexBox(*cards, flex_wrap="wrap", sizing_mode="stretch_width", margin=0)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
-import holoviews as hv
-import pandas as pd
 import panel as pn
 import panel_material_ui as pmu
 import polars as pl
@@ -22,16 +21,15 @@ from tspanel.detect.registry import METHODS
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import ChartCard, PipePlot, in_server_session
-from tspanel.ui.frames import dates_to_pandas
-from tspanel.ui.palette import ACCENT, BAD
-from tspanel.ui.plotting import LEGEND_OPTS, TIME_OPTS, annotation, brushable
+from tspanel.ui.charts import Chart, ChartCard, in_server_session
+from tspanel.ui.choices import choices_for
 from tspanel.ui.selection import Selection
+from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label
 from tspanel.ui.volume import TILE_CSS, tiles_html
 
 DEBOUNCE_SECONDS = 0.2
-TRUTH_COLOR = "#2e7d32"
+log = logging.getLogger(__name__)
 
 
 def signals_text(signals: str | dict[str, float] | None) -> str:
@@ -109,15 +107,9 @@ class DetectionView(Viewer):
         self.threshold.param.watch(lambda e: self._changed(), "value_throttled")
 
         result = self._compute()
-        self.chart = PipePlot(self._render_volume, self._volume_frame(result["daily_volume"]), name="attacks-volume")
-        self.chart.on_brush(selection.dates)
-        self.chart_card = ChartCard(
-            "attacks-volume",
-            "Daily flags with alerts and known attacks",
-            self.chart.pane,
-            subtitle="red dots: detector alerts; green triangles: known attack days (ground truth)",
-            hint="Drag across the chart to select days.",
-        )
+        (spec,) = CHARTS["attacks"]
+        self.chart = Chart(spec, ChartContext(choices_for(dataset)), selection, result["daily_volume"])
+        self.chart_card = self.chart.card
         self.metrics = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.metrics_card = ChartCard(
             "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
@@ -136,10 +128,12 @@ class DetectionView(Viewer):
             subtitle="each at its default threshold; the earlier version's method is zscore-legacy",
         )
         self.cards = [self.chart_card, self.metrics_card, self.alerts_card, self.events_card, self.comparison_card]
+        self.error = pn.pane.HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
         self._apply(result, initial=True)
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
         self._layout = pn.Column(
             pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
+            self.error,
             self.metrics_card,
             self.chart_card,
             pn.Row(self.alerts_card, self.events_card, sizing_mode="stretch_width"),
@@ -149,14 +143,34 @@ class DetectionView(Viewer):
 
     # --- computing ------------------------------------------------------------------
     def _compute(self) -> dict[str, Any]:
+        """Every output, or each one Unavailable with the reason when the data cannot be read.
+
+        With hybrid storage some columns are read from the dataset's files on demand; a file
+        that became unreadable must show an error here, not leave the tab loading forever.
+        """
         model = self.model
-        return {
-            "alerts": model.alerts(),
-            "daily_volume": model.daily_volume(),
-            "known_events": model.known_events(),
-            "evaluation": model.evaluation(),
-            "comparison": model.comparison(),
-        }
+        try:
+            return {
+                "alerts": model.alerts(),
+                "daily_volume": model.daily_volume(),
+                "known_events": model.known_events(),
+                "evaluation": model.evaluation(),
+                "comparison": model.comparison(),
+            }
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("attack detection failed: %s", first_line)
+            failed = Unavailable(f"the data could not be read ({first_line})")
+            return dict.fromkeys(("alerts", "daily_volume", "known_events", "evaluation", "comparison"), failed)
+
+    @staticmethod
+    def _error_html(volume: Any) -> str:
+        if not isinstance(volume, Unavailable):
+            return ""
+        return (
+            '<div class="ts-reason" role="alert" style="color:#c62828">Attack detection failed: '
+            f"{esc(volume.reason)}. Check the dataset's files and reload the page.</div>"
+        )
 
     def _method_changed(self, event: Any) -> None:
         self.model.method = event.new  # resets the model's threshold to the method's default
@@ -189,10 +203,18 @@ class DetectionView(Viewer):
         pn.state.execute(later)
 
     def _apply(self, result: dict[str, Any], initial: bool = False) -> None:
-        if self.chart_card.show(result["daily_volume"]) and not initial:
-            self.chart.send(self._volume_frame(result["daily_volume"]))
+        if not initial:
+            self.chart.update(result["daily_volume"])
         self.metrics.object = metrics_tiles(result["evaluation"])
-        alerts = result["alerts"].with_columns(
+        self.error.object = self._error_html(result["daily_volume"])
+        self.error.visible = isinstance(result["daily_volume"], Unavailable)
+        alerts = result["alerts"]
+        if isinstance(alerts, Unavailable):
+            for card in self.cards:
+                card.show(alerts)
+                card.loading = False
+            return
+        alerts = alerts.with_columns(
             pl.col("signals").map_elements(signals_text, return_dtype=pl.String).alias("explanation")
         )
         self.alerts_card.show(alerts.drop("signals"))
@@ -226,30 +248,6 @@ class DetectionView(Viewer):
         )
         for card in self.cards:
             card.loading = False
-
-    # --- drawing --------------------------------------------------------------------
-    @staticmethod
-    def _volume_frame(frame: pl.DataFrame | Unavailable) -> pd.DataFrame:
-        if isinstance(frame, Unavailable):
-            return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ms]"), "flags": [], "alert": [], "attack": []})
-        return dates_to_pandas(frame.with_columns(pl.col("attack").fill_null(False)))
-
-    @staticmethod
-    def _render_volume(data: pd.DataFrame) -> hv.Overlay:
-        line = brushable(hv.Curve(data, "date", hv.Dimension("flags", label="Flags"), label="Flags a day"), hover=True)
-        alerts = annotation(
-            hv.Scatter(data[data["alert"].astype(bool)], "date", "flags", label="Alert").opts(
-                color=BAD, size=9, tools=["hover"]
-            )
-        )
-        truth = annotation(
-            hv.Scatter(data[data["attack"].astype(bool)], "date", "flags", label="Known attack").opts(
-                color=TRUTH_COLOR, marker="triangle", size=13, fill_alpha=0.0, line_width=2
-            )
-        )
-        return (line.opts(color=ACCENT, line_width=1.8) * truth * alerts).opts(
-            hv.opts.Overlay(**TIME_OPTS, **LEGEND_OPTS, active_tools=["xbox_select"], ylabel="flags a day")
-        )
 
     def __panel__(self) -> Any:
         return self._layout

@@ -29,7 +29,7 @@ ACTION_COLORS: dict[str, str] = {
 STATE_COLORS: dict[str, str] = {"healthy": "#2e7d32", "warning": "#ed8a00", "alert": "#c62828", "no data": "#757575"}
 
 ACCENT = "#3f51b5"
-MUTED = "#9e9e9e"
+TRUTH = "#2e7d32"  # known attacks (ground truth)
 GOOD = "#2e7d32"
 BAD = "#c62828"
 OVER_SLA = "#c0223b"

@@ -1,0 +1,79 @@
+"""Server CPU the views spend per refresh (charts, cards, KPIs), without a browser.
+
+A session is rendered into a Bokeh document, filters are toggled six times twice, and the
+CPU of each synchronous filter change minus the CPU of ``Dashboard.refresh()`` (the data
+side) is the view's share. The second round is reported (the first warms caches).
+
+    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--profile]
+
+Figures depend on the machine's load; record them with that caveat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import time
+from typing import Any
+
+from bokeh.document import Document
+
+from tspanel.source import default_world, load_dataset
+from tspanel.ui.session import DashboardSession
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", help="dataset directory (default: the built-in world)")
+    parser.add_argument("--tab", type=int, default=0, help="open tab: 0 volume, 1 classifier, 2 queue")
+    parser.add_argument("--profile", action="store_true", help="print the 30 costliest calls (cProfile)")
+    args = parser.parse_args()
+
+    dataset = load_dataset(args.data) if args.data else default_world()
+    start = time.process_time()
+    session = DashboardSession(dataset)
+    session.page.get_root(Document())
+    print(f"session open (build + first render): {time.process_time() - start:.3f} s CPU")
+    session.tabs.active = args.tab
+
+    data_cpu: list[float] = []
+    refresh = session.dashboard.refresh
+
+    def timed_refresh() -> Any:
+        began = time.process_time()
+        result = refresh()
+        data_cpu.append(time.process_time() - began)
+        return result
+
+    session.dashboard.refresh = timed_refresh  # type: ignore[method-assign]
+    categories, regions = session.choices.categories, session.choices.regions
+    changes = [
+        {"severities": ["high"]},
+        {"severities": []},
+        {"categories": [categories[0]]},
+        {"categories": []},
+        {"regions": [regions[0]]},
+        {"regions": []},
+    ]
+    profile = cProfile.Profile()
+    total: list[float] = []
+    for round_ in range(2):
+        for change in changes:
+            began = time.process_time()
+            if round_ and args.profile:
+                profile.enable()
+            session.filters.param.update(**change)
+            if round_ and args.profile:
+                profile.disable()
+            total.append(time.process_time() - began)
+    view = [t - d for t, d in zip(total, data_cpu, strict=True)][len(changes) :]
+    median, worst = statistics.median(view), max(view)
+    print(f"view CPU per refresh: median {median:.3f} s, max {worst:.3f} s ({len(view)} refreshes)")
+    if args.profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()

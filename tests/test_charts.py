@@ -1,0 +1,337 @@
+"""The declared charts (ui/specs.py) without a browser: frames, labels, streams into Filters, messages.
+
+Each test states the numbers it expects; the charts are rendered with HoloViews' Bokeh
+renderer where the figure itself is checked (axis factors, legend entries, glyphs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from types import SimpleNamespace
+
+import holoviews as hv
+import numpy as np
+import polars as pl
+import pytest
+
+from tspanel.models.filters import Filters
+from tspanel.ui.charts import EMPTY_MESSAGE, Chart
+from tspanel.ui.choices import Choices
+from tspanel.ui.selection import Selection
+from tspanel.ui.specs import CHARTS, REVIEWER_ROWS, ChartContext, spec
+
+hv.extension("bokeh")
+
+FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 3, 31)
+
+
+def choices(reviewers: int = 3) -> Choices:
+    ids = tuple(f"r{i:04d}" for i in range(reviewers))
+    return Choices(
+        categories=("fraud", "self_harm", "spam"),
+        regions=("AMER", "EMEA"),
+        severities=("low", "medium", "high", "critical"),
+        actions=("allow", "downrank", "human_review", "auto_block"),
+        reviewers=ids,
+        reviewer_names={rid: f"Reviewer {rid}" for rid in ids},
+    )
+
+
+def chart(key: str, output, filters: Filters | None = None, reviewers: int = 3) -> tuple[Chart, Filters]:
+    filters = filters or Filters()
+    c = choices(reviewers)
+    context = ChartContext(c, sla_hours=24.0, baseline=0.86, threshold=0.78, filters=filters)
+    return Chart(spec(key), context, Selection(filters, c, FIRST, LAST), output), filters
+
+
+def figure(c: Chart):
+    return hv.render(c.dmap[()])
+
+
+def severity_mix(**flags: int) -> pl.DataFrame:
+    total = sum(flags.values())
+    return pl.DataFrame(
+        {"severity": list(flags), "flags": list(flags.values()), "share_pct": [100 * v / total for v in flags.values()]}
+    )
+
+
+def daily(column: str, rows: list[tuple[dt.date, str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"date": pl.Date, column: pl.String, "flags": pl.Int64}, orient="row")
+
+
+def test_the_spec_table_declares_every_chart_once():
+    keys = [s.key for specs in CHARTS.values() for s in specs]
+    assert len(keys) == len(set(keys)) == 13
+    assert {s.key for s in CHARTS["volume"]} == {
+        "volume-by-category",
+        "week-over-week",
+        "escalation",
+        "volume-by-region",
+        "severity-mix",
+        "action-mix",
+    }
+
+
+def test_severity_bars_are_labelled_with_level_names_in_level_order():
+    c, _ = chart("severity-mix", severity_mix(low=5, critical=1, medium=3, high=2))
+    fig = figure(c)
+    # Bokeh puts the first factor at the bottom: low at the bottom, critical on top.
+    assert list(fig.y_range.factors) == ["low", "medium", "high", "critical"]
+
+
+def test_a_click_on_a_bar_goes_through_the_tap_stream_into_the_filters():
+    c, filters = chart(
+        "action-mix",
+        severity_mix(low=1).rename({"severity": "action"}).with_columns(pl.lit("human_review").alias("action")),
+    )
+    (tap,) = c.streams
+    assert isinstance(tap, hv.streams.Tap)
+    tap.event(x=1.0, y="human review")  # the axis shows words; the filter gets the code
+    assert filters.actions == ["human_review"]
+    tap.event(x=1.0, y="human review")  # a second click on the same bar removes it again
+    assert filters.actions == []
+    tap.event(x=1.0, y="not a bar")
+    assert filters.actions == []
+
+
+def test_a_brush_goes_through_the_boundsx_stream_into_the_dates():
+    frame = daily("category", [(dt.date(2026, 3, d), "fraud", d) for d in range(1, 11)])
+    c, filters = chart("volume-by-category", frame)
+    (bounds,) = c.streams
+    assert isinstance(bounds, hv.streams.BoundsX)
+    bounds.event(boundsx=(np.datetime64("2026-03-02T10:00"), np.datetime64("2026-03-05T00:00")))
+    assert (filters.start, filters.end) == (dt.date(2026, 3, 3), dt.date(2026, 3, 5))
+
+
+def test_excluded_series_disappear_from_the_legend_and_legend_clicks_toggle():
+    frame = daily("category", [(dt.date(2026, 3, d), cat, 2) for d in (1, 2) for cat in ("spam", "self_harm")])
+    c, filters = chart("volume-by-category", frame)
+    fig = figure(c)
+    labels = [item.label.value for legend in fig.legend for item in legend.items]
+    assert sorted(labels) == ["self harm", "spam"]  # only what the selection keeps (no fraud), as words
+
+    c._legend_clicked(SimpleNamespace(item=SimpleNamespace(label={"value": "self harm"})))
+    assert filters.categories == ["self_harm"]
+
+
+def test_week_over_week_keeps_only_kept_rows_in_the_dataset_order():
+    frame = pl.DataFrame(
+        {
+            "category": ["spam", "fraud"],
+            "this_week": [10, 4],
+            "previous_week": [5, 8],
+            "change": [5, -4],
+            "change_pct": [100.0, -50.0],
+            "this_week_start": [dt.date(2026, 3, 24)] * 2,
+            "this_week_end": [dt.date(2026, 3, 30)] * 2,
+            "previous_week_start": [dt.date(2026, 3, 17)] * 2,
+            "previous_week_end": [dt.date(2026, 3, 23)] * 2,
+        }
+    )
+    c, _ = chart("week-over-week", frame)
+    assert list(figure(c).y_range.factors) == ["spam", "fraud"]  # fraud (first in the data) on top
+    assert "2026-03-24 → 2026-03-30 vs 2026-03-17 → 2026-03-23" in c.card.title.object
+
+
+def test_an_empty_selection_shows_the_message_instead_of_the_chart():
+    c, _ = chart("severity-mix", severity_mix(low=1))
+    assert not c.card.reason.visible and c.card.body.visible
+    c.update(severity_mix(low=1).clear())
+    assert c.card.reason.visible and not c.card.body.visible
+    assert EMPTY_MESSAGE == "No flags match these filters"
+    assert "No flags match these filters" in c.card.reason.object
+    c.update(severity_mix(high=3))
+    assert not c.card.reason.visible and c.card.body.visible
+
+
+def test_an_unchanged_frame_sends_nothing():
+    c, _ = chart("severity-mix", severity_mix(low=1, high=1))
+    sent: list[object] = []
+    c.pipe.add_subscriber(lambda data: sent.append(data))
+    c.update(severity_mix(low=1, high=1))
+    assert sent == []
+    c.update(severity_mix(low=2, high=1))
+    assert len(sent) == 1
+
+
+def test_a_single_day_is_drawn_across_the_day_with_hour_ticks():
+    frame = daily("region", [(dt.date(2026, 3, 5), "EMEA", 7)])
+    c, _ = chart("volume-by-region", frame)
+    data = c.pipe.data
+    assert list(data["date"].astype(str)) == ["2026-03-05 00:00:00", "2026-03-05 23:59:59"]
+    fig = figure(c)
+    formatter = fig.xaxis[0].formatter
+    assert formatter.hours == "%H:%M" and formatter.milliseconds == "%H:%M"  # never "0ms 500ms"
+    assert formatter.context.hours == "%Y-%m-%d"
+
+
+def test_utilisation_shows_the_busiest_and_idlest_reviewers_of_500():
+    n = 500
+    frame = pl.DataFrame(
+        {
+            "reviewer_id": [f"r{i:04d}" for i in range(n)],
+            "handled": list(range(n)),
+            "utilisation_pct": [i / 4 for i in range(n)],
+        }
+    )
+    c, filters = chart("utilisation", frame, reviewers=n)
+    rows = list(figure(c).y_range.factors)
+    assert len(rows) == 2 * REVIEWER_ROWS == 30
+    assert rows[-1] == "Reviewer r0499 (r0499)" and rows[0] == "Reviewer r0000 (r0000)"  # busiest on top
+    assert "Busiest 15 and idlest 15 of 500 reviewers shown; 470 more in the CSV" in c.card.title.object
+    c.streams[0].event(x=50.0, y="Reviewer r0490 (r0490)")
+    assert filters.reviewers == ["r0490"]
+
+
+def test_long_labels_are_shortened_on_the_chart_but_kept_in_the_download():
+    long_name = "a_very_long_category_name_that_goes_on_and_on"
+    frame = daily("category", [(dt.date(2026, 3, 1), long_name, 3), (dt.date(2026, 3, 2), long_name, 4)])
+    c, _ = chart("volume-by-category", frame)
+    assert set(c.pipe.data["label"]) == {"a very long category na…"}
+    assert c.card.data["category"].to_list() == [long_name, long_name]
+
+
+def test_the_resolution_histogram_ends_in_a_labelled_overflow_bin():
+    frame = pl.DataFrame(
+        {
+            "bin_start": [0.0, 24.0, 72.0],
+            "bin_end": [24.0, 72.0, None],
+            "cases": [10, 4, 2],
+            "over_sla": [False, True, True],
+        }
+    )
+    c, _ = chart("resolution-time", frame)
+    assert list(figure(c).x_range.factors) == ["0–24 h", "24–72 h", "≥ 72 h"]
+
+
+def test_known_attack_triangles_are_drawn_over_alert_dots():
+    frame = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 3, d) for d in (1, 2, 3)],
+            "flags": [10, 50, 12],
+            "alert": [False, True, False],
+            "attack": [False, True, False],
+        }
+    )
+    c, _ = chart("attacks-volume", frame)
+    glyphs = [type(r.glyph).__name__ for r in figure(c).renderers]
+    assert glyphs == ["Line", "Scatter", "Scatter"]  # line, alert dots, then the triangles on top
+    triangle = figure(c).renderers[-1].glyph
+    assert triangle.marker == "triangle" and triangle.fill_alpha == 0.0
+
+
+def test_no_ground_truth_draws_without_a_holoviews_error(caplog: pytest.LogCaptureFixture):
+    frame = pl.DataFrame(
+        {"date": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)], "flags": [3, 4], "alert": [False, False]}
+    ).with_columns(pl.lit(None, dtype=pl.Boolean).alias("attack"))
+    with caplog.at_level(logging.WARNING):
+        c, _ = chart("attacks-volume", frame)
+        figure(c)
+    assert [r.message for r in caplog.records if "Traceback" in r.message or r.levelno >= logging.ERROR] == []
+
+
+def test_the_escalation_chart_says_why_it_is_flat_under_a_severity_filter():
+    frame = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)],
+            "flags": [4, 6],
+            "high_critical": [4, 6],
+            "escalation_rate": [1.0, 1.0],
+            "rolling_7d": [1.0, 1.0],
+        }
+    )
+    c, _ = chart("escalation", frame, Filters(severities=["high"]))
+    assert "0% or 100% by construction" in c.card.title.object
+    plain, _ = chart("escalation", frame)
+    assert "by construction" not in plain.card.title.object
+    assert list(plain.pipe.data["Daily"]) == [100.0, 100.0]
+
+
+def test_the_capacity_line_stays_in_view_when_everyone_is_far_below_capacity():
+    frame = pl.DataFrame({"reviewer_id": ["r0000", "r0001"], "handled": [3, 4], "utilisation_pct": [10.0, 14.0]})
+    c, _ = chart("utilisation", frame)
+    fig = figure(c)
+    assert (fig.x_range.start, fig.x_range.end) == (0, 110.0)
+    assert [span.location for span in fig.center if type(span).__name__ == "Span"] == [100]
+
+
+def test_a_click_on_a_box_or_a_calibration_point_selects_its_category_or_severity():
+    quantiles = pl.DataFrame(
+        {
+            "category": ["spam", "fraud"],
+            "count": [10, 4],
+            "min": [0.1, 0.2],
+            "p25": [0.4, 0.5],
+            "median": [0.6, 0.7],
+            "p75": [0.8, 0.9],
+            "max": [0.95, 0.99],
+        }
+    )
+    boxes, filters = chart("score-distribution", quantiles)
+    assert list(boxes.pipe.data["label"]) == ["fraud", "spam"]  # sorted, at x = 0 and 1
+    boxes.streams[0].event(x=1.2, y=0.5)
+    assert filters.categories == ["spam"]
+    boxes.streams[0].event(x=0.5, y=0.5)  # between two boxes: nothing
+    assert filters.categories == ["spam"]
+    calibration = pl.DataFrame(
+        {
+            "severity": ["low", "high"],
+            "count": [5, 6],
+            "mean_score": [0.8, 0.9],
+            "ci_low": [0.75, 0.85],
+            "ci_high": [0.85, 0.95],
+            "rises_with_severity": [True, True],
+        }
+    )
+    points, filters = chart("calibration", calibration)
+    assert list(figure(points).x_range.factors) == ["low", "high"]
+    points.streams[0].event(x="high", y=0.9)
+    assert filters.severities == ["high"]
+    assert "rises with severity, as it should" in points.card.title.object
+
+
+def test_zero_filled_outputs_of_an_empty_selection_show_the_message():
+    """The models fill excluded days and levels with zeros: that is still "no flags"."""
+    zeros = severity_mix(low=1, medium=1, high=1, critical=1).with_columns(pl.lit(0).alias("flags"))
+    bars, _ = chart("severity-mix", zeros)
+    assert bars.card.reason.visible and "No flags match these filters" in bars.card.reason.object
+    daily_zero = daily("category", [(dt.date(2026, 3, 1), "fraud", 0)])
+    areas, _ = chart("volume-by-category", daily_zero)
+    assert areas.card.reason.visible
+    escalation = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 3, 1)],
+            "flags": [0],
+            "high_critical": [0],
+            "escalation_rate": [None],
+            "rolling_7d": [0.0],
+        },
+        schema_overrides={"escalation_rate": pl.Float64},
+    )
+    line, _ = chart("escalation", escalation)
+    assert line.card.reason.visible
+    # One severity kept: the other three are gone from the chart, not drawn as empty rows.
+    one = severity_mix(low=1, medium=1, high=1, critical=1).with_columns(
+        pl.when(pl.col("severity") == "high").then(7).otherwise(0).alias("flags")
+    )
+    kept, _ = chart("severity-mix", one)
+    assert list(figure(kept).y_range.factors) == ["high"]
+
+
+@pytest.mark.parametrize("key", [s.key for specs in CHARTS.values() for s in specs])
+def test_every_chart_opens_on_an_empty_selection(key):
+    c, _ = chart(key, None)
+    assert c.dmap is None  # nothing to plot yet: the plot is built with the first data
+    assert c.card.reason.visible and not c.card.body.visible
+    assert "No flags match these filters" in c.card.reason.object
+
+
+def test_a_chart_opened_empty_is_built_when_data_arrives():
+    c, filters = chart("severity-mix", severity_mix(low=1).clear())
+    assert c.dmap is None and c.card.reason.visible
+    c.update(severity_mix(low=2, high=1))
+    assert list(figure(c).y_range.factors) == ["low", "high"]
+    assert c.card.body.visible and not c.card.reason.visible
+    c.streams[0].event(x=1.0, y="high")
+    assert filters.severities == ["high"]
