@@ -160,6 +160,9 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
             "is another server using that port? Pick another with --port."
         ) from None
+    from tspanel.serving import guard
+
+    guard.install(server._tornado, guard.Allowed(exposure.origins))
     url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
