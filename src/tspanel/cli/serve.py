@@ -9,6 +9,7 @@ import sys
 from tspanel.cli._common import add_data_argument
 from tspanel.errors import TspanelError
 from tspanel.server import add_security_arguments, exposure_from_args
+from tspanel.serving.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -62,6 +63,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="worker processes (default 1); the dataset is loaded before they fork",
     )
+    limits = parser.add_argument_group(
+        "connection limits",
+        "Per worker process. Put a reverse proxy in front for per-client limits (docs/security.md).",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection that has not sent a whole request header, or sat idle, this long "
+        f"(default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open HTTP connections per process; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
     add_security_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -83,6 +103,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value}: use 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{value:g}: use more than 0 and at most 86400 seconds")
     return value
 
 
@@ -120,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         raise TspanelError(f"--address {args.address}: cannot listen there ({exc.strerror or exc})") from None
     # Exposure rules first: a refused option costs no data loading.
     exposure = exposure_from_args(args, port)
+    limits = Limits(header_timeout=args.header_timeout, max_connections=args.max_connections)
     # Load (and validate) before the server starts: bad data is a message and exit 2, not a blank page.
     if args.num_procs == 1:
         dataset = shared_dataset(data)
@@ -153,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             start=False,
             num_procs=args.num_procs,
             title="tspanel",
+            http_server_kwargs=limits.http_server_kwargs(),
             **SESSION_LIFETIME,
         )
     except OSError as exc:
@@ -161,8 +193,10 @@ def run(args: argparse.Namespace) -> int:
             "is another server using that port? Pick another with --port."
         ) from None
     from tspanel.serving import guard
+    from tspanel.serving import limits as connection_limits
 
     guard.install(server._tornado, guard.Allowed(exposure.origins))
+    connection_limits.install(server, limits)
     url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
