@@ -40,7 +40,19 @@ def create_app(dataset: Any = None) -> Any:
     session = DashboardSession(dataset, query=query)
     if in_server_session():
         pn.state.on_session_destroyed(partial(_release_session, session.page))
+        _add_logout(session.page)
     return session.page
+
+
+def _add_logout(page: Any) -> None:
+    """A logout link in the page header when `tspanel serve` requires a login (issue 18)."""
+    from tspanel.serving.logins import LOGOUT_URL
+
+    if LOGOUT_URL is not None:
+        link = pn.pane.HTML(
+            f'<a href="{LOGOUT_URL}" class="ts-logout" style="color: white">Log out</a>', margin=(0, 16)
+        )
+        page.header = [*page.header, link]
 
 
 def _release_session(page: Any, _context: Any) -> None:

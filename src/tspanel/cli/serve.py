@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import socket
 import sys
+from typing import Any
 
 from tspanel.cli._common import add_data_argument
 from tspanel.errors import TspanelError
@@ -140,6 +142,45 @@ def _describe_dataset(path: str | None) -> tuple[str | None, str, int]:
     return None, dataset.name, dataset.n_flags
 
 
+def _login_sessions(args: argparse.Namespace, exposure: Any) -> tuple[dict[str, Any], Any]:
+    """``pn.serve`` keywords, and the revocable-login bookkeeping when a login is required.
+
+    The session store is made here, before Panel forks the workers, so they all share it.
+    """
+    kwargs = exposure.serve_kwargs()
+    if exposure.auth is None:
+        return kwargs, None
+    from panel.config import config
+
+    from tspanel.serving import logins
+
+    store = logins.SessionStore(lifetime_seconds=float(config.oauth_expiry) * 86_400)
+    atexit.register(store.close)
+    users = None
+    if exposure.basic_auth is not None:
+        users = logins.UsersFile(args.basic_auth, exposure.basic_auth)
+        kwargs["basic_auth"] = users.passwords  # the dict Panel's login page checks, kept current
+    logins.LOGOUT_URL = "./logout"
+    return kwargs, logins.Logins(store, exposure.cookie_secret, users, float(config.oauth_expiry))
+
+
+def _harden(server: Any, exposure: Any, limits: Limits, logins: Any) -> None:
+    """Host/Origin checks, security headers, revocable logins and connection limits (docs/security.md)."""
+    from functools import partial
+
+    from tornado.ioloop import PeriodicCallback
+
+    from tspanel.serving import guard
+    from tspanel.serving import limits as connection_limits
+    from tspanel.serving.logins import SWEEP_SECONDS
+
+    guard.install(server._tornado, guard.Allowed(exposure.origins), logins)
+    connection_limits.install(server, limits)
+    if logins is not None:
+        sweep = PeriodicCallback(partial(logins.sweep, server._tornado), SWEEP_SECONDS * 1000)
+        server.io_loop.add_callback(sweep.start)
+
+
 def run(args: argparse.Namespace) -> int:
     from tspanel.app import shared_dataset
 
@@ -170,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
     import panel as pn
     from tornado.process import task_id
 
+    serve_kwargs, logins = _login_sessions(args, exposure)
+
     from tspanel.app import create_app
     from tspanel.ui import session  # noqa: F401  (registers the views' static resources before any fork)
 
@@ -179,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = pn.serve(
             {"/": app},
-            **exposure.serve_kwargs(),
+            **serve_kwargs,
             show=False,
             start=False,
             num_procs=args.num_procs,
@@ -192,11 +235,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
             "is another server using that port? Pick another with --port."
         ) from None
-    from tspanel.serving import guard
-    from tspanel.serving import limits as connection_limits
-
-    guard.install(server._tornado, guard.Allowed(exposure.origins))
-    connection_limits.install(server, limits)
+    _harden(server, exposure, limits, logins)
     url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""

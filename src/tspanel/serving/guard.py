@@ -135,19 +135,25 @@ def refusal(request: HTTPServerRequest, allowed: Allowed) -> str | None:
     return None
 
 
-def install(app: Any, allowed: Allowed, throttle: EveryInterval | None = None) -> None:
-    """Put the check in front of the Tornado application's routing (``app.find_handler``).
+def install(app: Any, allowed: Allowed, logins: Any = None, throttle: EveryInterval | None = None) -> None:
+    """Put the checks in front of the Tornado application's routing (``app.find_handler``).
 
     Routing is the one place every HTTP request and websocket upgrade passes through, so no
-    handler Bokeh or Panel adds later can be reached without it.
+    handler Bokeh or Panel adds later can be reached without it. Past the Host/Origin check,
+    a revoked login loses its cookies (``logins``) and the handler is swapped for one that
+    sets the security headers (``responses``).
     """
+    from tspanel.serving import responses
+
     throttle = throttle or EveryInterval()
     route = app.find_handler
 
     def find_handler(request: HTTPServerRequest, **kwargs: Any) -> Any:
         reason = refusal(request, allowed)
         if reason is None:
-            return route(request, **kwargs)
+            if logins is not None:
+                logins.admit(request)
+            return responses.wrap(route(request, **kwargs), logins)
         held = throttle("refused")
         if held is not None:
             more = f" ({held} more refused since the last message)" if held else ""
