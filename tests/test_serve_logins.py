@@ -140,7 +140,7 @@ def test_the_page_html_does_not_carry_the_login_cookies(secured: tuple[int, Path
     response, body = request(port, "GET", "/", {"Cookie": cookies})
     assert response.status == 200
     html = body.decode()
-    found = re.search(r'token\W{1,8}(eyJ[A-Za-z0-9_.-]+)', html)
+    found = re.search(r"token\W{1,8}(eyJ[A-Za-z0-9_.-]+)", html)
     assert found, "no session token in the page"
     payload = get_token_payload(found.group(1))
     assert not set(payload.get("cookies", {})) & {"user", "id_token", "tspanel_session"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -170,15 +172,32 @@ def _harden(server: Any, exposure: Any, limits: Limits, logins: Any) -> None:
 
     from tornado.ioloop import PeriodicCallback
 
-    from tspanel.serving import guard
+    from tspanel.serving import guard, memory
     from tspanel.serving import limits as connection_limits
     from tspanel.serving.logins import SWEEP_SECONDS
 
     guard.install(server._tornado, guard.Allowed(exposure.origins), logins)
     connection_limits.install(server, limits)
+    memory.install(server.io_loop)
     if logins is not None:
         sweep = PeriodicCallback(partial(logins.sweep, server._tornado), SWEEP_SECONDS * 1000)
         server.io_loop.add_callback(sweep.start)
+
+
+def _preload(data: str | None) -> None:
+    """Load the data in a freshly forked worker, before its first session.
+
+    A worker's sessions reuse the data it has (app.shared_dataset), even when a later check
+    of the files fails; so a worker must have loaded it while the files were still there.
+    A failure here is left to the first session to report (raising would make Tornado
+    restart the worker over and over).
+    """
+    from tspanel.app import shared_dataset
+
+    try:
+        shared_dataset(data)
+    except (TspanelError, OSError) as exc:
+        print(f"tspanel: worker {os.getpid()} could not load the data: {exc}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -219,6 +238,18 @@ def run(args: argparse.Namespace) -> int:
     def app():  # pn.serve builds one session per browser tab by calling this
         return create_app(dataset if dataset is not None else shared_dataset(data))
 
+    from tspanel.serving import workers
+
+    running: dict[str, Any] = {}
+
+    def stop_worker() -> None:
+        server = running.get("server")
+        if server is None:  # a signal before the server exists: just leave
+            raise SystemExit(0)
+        server.io_loop.add_callback(server.io_loop.stop)
+
+    main_pid = os.getpid()
+    on_signal = workers.install(stop_worker, forks=args.num_procs > 1)
     try:
         server = pn.serve(
             {"/": app},
@@ -235,6 +266,11 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
             "is another server using that port? Pick another with --port."
         ) from None
+    running["server"] = server
+    signal.signal(signal.SIGINT, on_signal)  # pn.serve put in its own, which says nothing
+    if task_id() is not None:
+        workers.worker_started(main_pid)
+        _preload(data)
     _harden(server, exposure, limits, logins)
     url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
@@ -249,5 +285,7 @@ def run(args: argparse.Namespace) -> int:
         server.start()
         server.io_loop.start()
     except KeyboardInterrupt:
+        pass
+    if task_id() is None:
         print("tspanel: stopped", file=sys.stderr)
     return 0

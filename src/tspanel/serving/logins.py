@@ -82,9 +82,11 @@ class SessionStore:
 
     def user(self, session_id: str) -> str | None:
         with self._lock:
-            row = self._db().execute(
-                "SELECT user FROM sessions WHERE key = ? AND expires >= ?", (_key(session_id), time.time())
-            ).fetchone()
+            row = (
+                self._db()
+                .execute("SELECT user FROM sessions WHERE key = ? AND expires >= ?", (_key(session_id), time.time()))
+                .fetchone()
+            )
         return None if row is None else str(row[0])
 
     def revoke(self, session_id: str) -> None:
