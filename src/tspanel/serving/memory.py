@@ -21,11 +21,18 @@ from typing import Any
 REPORT_ENV = "TSPANEL_MEMORY_REPORT"
 
 
+def _name(cls: type) -> str:
+    module = getattr(cls, "__module__", None)
+    if not isinstance(module, str):  # a metaclass may make the attribute a descriptor
+        module = "builtins"
+    return f"{module}.{cls.__qualname__}"
+
+
 def report() -> dict[str, Any]:
     import psutil
 
     gc.collect()
-    counts = collections.Counter(type(o).__module__ + "." + type(o).__qualname__ for o in gc.get_objects())
+    counts = collections.Counter(_name(type(o)) for o in gc.get_objects())
     out: dict[str, Any] = {
         "time": time.time(),
         "pid": os.getpid(),
