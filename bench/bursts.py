@@ -1,13 +1,14 @@
 """Memory after bursts of concurrent sessions (issue 18, item 6), against `tspanel serve` on 127.0.0.1.
 
     python bench/bursts.py                       # 3 rounds of 25 sessions on 1M flags, 60 s idle after each
-    python bench/bursts.py --flags 200000 --rounds 3 --sessions 25 --idle 60 --trace
+    python bench/bursts.py --flags 300000 --rounds 3 --sessions 10 --idle 30 --trace
 
 Each round opens ``--sessions`` sessions at once (Bokeh's Python client, as bench/load.py),
 waits until all are open, closes them all, and idles ``--idle`` seconds; server RSS is
 sampled then. With ``--trace`` the server runs with tracemalloc and, after the warm-up and
-each round, writes a memory report (live objects per type, top allocation sites) through
-$TSPANEL_MEMORY_REPORT; the script prints what grew between rounds.
+each round, writes a memory report (live objects per type; top allocation sites with
+``--tracemalloc``, which slows the server several times) through $TSPANEL_MEMORY_REPORT; the
+script prints what grew between rounds.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flags", type=int, default=1_000_000)
     parser.add_argument("--data", type=Path)
     parser.add_argument("--keep-data", type=Path)
-    parser.add_argument("--trace", action="store_true", help="tracemalloc + object counts in the server")
+    parser.add_argument("--trace", action="store_true", help="memory reports (live objects per type) from the server")
+    parser.add_argument("--tracemalloc", action="store_true", help="with --trace: allocation sites too (slow)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -73,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         env_before = dict(os.environ)
         if args.trace:
             os.environ["TSPANEL_MEMORY_REPORT"] = str(report_path)
-            os.environ["PYTHONTRACEMALLOC"] = "1"
+            if args.tracemalloc:
+                os.environ["PYTHONTRACEMALLOC"] = "1"
         try:
             with load.Server(data, Path(tmp) / "serve.log") as server:
                 os.environ.clear()

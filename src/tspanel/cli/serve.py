@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_positive,
         default=1,
         metavar="N",
-        help="worker processes (default 1); the dataset is loaded before they fork",
+        help="worker processes (default 1); the dataset is checked before they fork and each loads it as it "
+        "starts; SIGTERM or Ctrl+C to the main process stops them all",
     )
     limits = parser.add_argument_group(
         "connection limits",
