@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,13 +42,38 @@ def _report(server: load.Server, path: Path, count: int) -> dict | None:
     return None
 
 
+def _patient_client(timeout: float) -> None:
+    """Give the client's websocket handshake ``timeout`` s (Bokeh's 20 s default fails a burst on a busy machine).
+
+    The server answers the upgrade only between the sessions it is building, one after another
+    on its event loop; on a shared, loaded machine that can take longer than 20 s.
+    """
+    from functools import partial
+
+    import bokeh.client.connection as connection
+    from tornado.httpclient import HTTPRequest
+
+    connection.HTTPRequest = partial(HTTPRequest, connect_timeout=timeout, request_timeout=timeout)
+
+
 def burst(url: str, sessions: int, timeout: float) -> list[float]:
-    """Open ``sessions`` sessions at once, then close them all; each client on its own thread."""
+    """Open ``sessions`` sessions at once; when all are open, each closes its own.
+
+    One thread per session: a Bokeh client session belongs to the event loop of the thread
+    that opened it.
+    """
+    all_open = threading.Barrier(sessions, timeout=timeout)
+
+    def one(_: int) -> float:
+        client = load.Client(url, timeout=timeout)
+        try:
+            all_open.wait()
+        finally:
+            client.close()
+        return client.open_s
+
     with ThreadPoolExecutor(max_workers=sessions) as pool:
-        opened = list(pool.map(lambda i: load.Client(url, timeout=timeout), range(sessions)))
-        times = [c.open_s for c in opened]
-        list(pool.map(lambda c: c.close(), opened))
-    return times
+        return list(pool.map(one, range(sessions)))
 
 
 def diff(before: dict, after: dict, top: int = 15) -> list[tuple[str, int]]:
@@ -69,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     load.register_models()
+    _patient_client(args.timeout)
     result: dict = {"rounds": [], "conditions": load.conditions(), "command": " ".join(sys.argv)}
     with load.dataset(args) as data, tempfile.TemporaryDirectory(prefix="tspanel-bursts-") as tmp:
         report_path = Path(tmp) / "memory.jsonl"
