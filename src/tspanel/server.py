@@ -110,8 +110,11 @@ def check_cookie_secret(secret: str) -> str:
     """A strong enough ``TSPANEL_COOKIE_SECRET``, or a TspanelError that does not repeat it.
 
     Anyone who knows or guesses the secret can sign a ``user`` cookie for any name. Required:
-    32+ characters and, estimated from length and distinct characters, 128+ bits (32 random hex
-    digits just pass; a word repeated does not).
+    32+ characters and, estimated from length and distinct characters, 128+ bits:
+    ``secrets.token_urlsafe(32)`` or 64 random hex digits (``openssl rand -hex 32``) pass, a
+    word or a short pattern repeated does not, nor do 32 hex digits (too few distinct ones).
+    An estimate: it cannot spot every pattern (``"0123456789" * 4`` passes), so the docs ask
+    for generated secrets.
     """
     bits = len(secret) * math.log2(len(set(secret))) if len(set(secret)) > 1 else 0.0
     if len(secret) < MIN_SECRET_CHARS or bits < MIN_SECRET_BITS:
