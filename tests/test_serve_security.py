@@ -21,7 +21,7 @@ import pytest
 from serving import free_port, serving
 from tspanel.cli import main
 from tspanel.errors import TspanelError
-from tspanel.server import check_origin, exposure_from_args
+from tspanel.server import check_cookie_secret, check_origin, exposure_from_args
 from tspanel.ui.choices import Choices
 from tspanel.ui.export import csv_buffer, to_csv
 from tspanel.ui.url import filters_from_query
@@ -68,6 +68,16 @@ def test_cookie_and_oauth_secrets_come_from_the_environment_and_stay_out_of_repr
     assert exposure.serve_kwargs()["oauth_provider"] == "github"
     assert exposure.origins == ["dash.example.org:443"]
     assert COOKIE_SECRET not in repr(exposure) and OAUTH_SECRET not in repr(exposure)
+
+
+def test_cookie_secret_strength() -> None:
+    hex64 = "3f9a0c7e1b2d4a6f8e0c1b3d5a7f9e2c4b6d8f0a1c3e5b7d9f2a4c6e8b0d1f3a"
+    for strong in ("Zq8v3KpLx2Rw9TnB4yHs7MdE-logins-test-secret", hex64):
+        assert check_cookie_secret(strong) == strong
+    for weak in ("x", "correct-horse", "a" * 64, "abab" * 16, "password" * 5):
+        with pytest.raises(TspanelError, match="too weak") as info:
+            check_cookie_secret(weak)
+        assert weak not in str(info.value)
 
 
 @pytest.mark.parametrize(

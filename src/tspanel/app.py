@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import logging
 import os
 from functools import partial
 from typing import Any
@@ -18,16 +19,40 @@ from typing import Any
 import panel as pn
 
 DATA_ENV = "TSPANEL_DATA"
+_log = logging.getLogger("tspanel.serve")
 
 pn.extension(notifications=False)
 
 
+_last_good: dict[str, Any] = {}
+"""The last dataset each path loaded: at most one per data directory served (issue 18)."""
+
+
 def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
-    """The process-wide dataset: ``path``, else $TSPANEL_DATA, else the built-in world (all cached)."""
+    """The process-wide dataset: ``path``, else $TSPANEL_DATA, else the built-in world (all cached).
+
+    Each call re-checks the files (a changed dataset is reloaded). When that check fails
+    after a good load (the directory was moved, made unreadable, or a file is being
+    rewritten), the data already in memory is kept and a warning logged: a failed check must
+    not blank every new page. Only a first load's failure reaches the caller.
+    """
     from tspanel import source
+    from tspanel.errors import TspanelError
 
     path = path or os.environ.get(DATA_ENV) or None
-    return source.default_world() if path is None else source.load_dataset_cached(path)
+    if path is None:
+        return source.default_world()
+    key = os.fspath(path)
+    try:
+        dataset = source.load_dataset_cached(path)
+    except (TspanelError, OSError) as exc:
+        good = _last_good.get(key)
+        if good is None:
+            raise
+        _log.warning("re-checking the data at %s failed (%s); serving the data loaded before", key, exc)
+        return good
+    _last_good[key] = dataset
+    return dataset
 
 
 def create_app(dataset: Any = None) -> Any:
@@ -40,7 +65,19 @@ def create_app(dataset: Any = None) -> Any:
     session = DashboardSession(dataset, query=query)
     if in_server_session():
         pn.state.on_session_destroyed(partial(_release_session, session.page))
+        _add_logout(session.page)
     return session.page
+
+
+def _add_logout(page: Any) -> None:
+    """A logout link in the page header when `tspanel serve` requires a login (issue 18)."""
+    from tspanel.serving.logins import LOGOUT_URL
+
+    if LOGOUT_URL is not None:
+        link = pn.pane.HTML(
+            f'<a href="{LOGOUT_URL}" class="ts-logout" style="color: white">Log out</a>', margin=(0, 16)
+        )
+        page.header = [*page.header, link]
 
 
 def _release_session(page: Any, _context: Any) -> None:

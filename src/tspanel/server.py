@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import math
 import os
 import re
 import secrets
@@ -22,6 +23,10 @@ from tspanel.errors import TspanelError
 
 COOKIE_SECRET_ENV = "TSPANEL_COOKIE_SECRET"
 OAUTH_SECRET_ENV = "TSPANEL_OAUTH_SECRET"
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 128
+PRIVATE_COOKIES = ["user", "id_token", "access_token", "refresh_token", "oauth_expiry", "tspanel_session"]
+"""Login cookies: kept out of the session token Bokeh writes into the page HTML."""
 _ORIGIN = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$")
 
 
@@ -101,6 +106,26 @@ def check_origin(value: str) -> str:
     return text.lower()
 
 
+def check_cookie_secret(secret: str) -> str:
+    """A strong enough ``TSPANEL_COOKIE_SECRET``, or a TspanelError that does not repeat it.
+
+    Anyone who knows or guesses the secret can sign a ``user`` cookie for any name. Required:
+    32+ characters and, estimated from length and distinct characters, 128+ bits:
+    ``secrets.token_urlsafe(32)`` or 64 random hex digits (``openssl rand -hex 32``) pass, a
+    word or a short pattern repeated does not, nor do 32 hex digits (too few distinct ones).
+    An estimate: it cannot spot every pattern (``"0123456789" * 4`` passes), so the docs ask
+    for generated secrets.
+    """
+    bits = len(secret) * math.log2(len(set(secret))) if len(set(secret)) > 1 else 0.0
+    if len(secret) < MIN_SECRET_CHARS or bits < MIN_SECRET_BITS:
+        raise TspanelError(
+            f"{COOKIE_SECRET_ENV} is too weak ({len(secret)} characters, "
+            f"{len(set(secret))} distinct): use at least {MIN_SECRET_CHARS} random characters, e.g. "
+            "the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return secret
+
+
 def read_basic_auth(path: Path) -> dict[str, str]:
     """The users file, checked now: Panel would treat a missing file's *name* as the password."""
     try:
@@ -139,6 +164,10 @@ class Exposure:
             "websocket_origin": list(self.origins),
             "cookie_secret": self.cookie_secret,
             "admin": self.admin,
+            # The page HTML carries a session token with the request's headers and cookies:
+            # keep the HttpOnly login cookies (and the raw Cookie/Authorization headers) out.
+            "exclude_cookies": list(PRIVATE_COOKIES),
+            "exclude_headers": ["Cookie", "Authorization"],
         }
         if self.basic_auth is not None:
             kwargs["basic_auth"] = dict(self.basic_auth)
@@ -186,7 +215,8 @@ def exposure_from_args(args: argparse.Namespace, port: int, environ: Any = None)
             f"(e.g. --allow-origin dash.example.org:{port})"
         )
     origins = list(dict.fromkeys(given)) if given else default_origins(address, port)
-    cookie_secret = env.get(COOKIE_SECRET_ENV) or secrets.token_urlsafe(32)
+    given_secret = env.get(COOKIE_SECRET_ENV)
+    cookie_secret = check_cookie_secret(given_secret) if given_secret else secrets.token_urlsafe(32)
     return Exposure(
         address=address,
         port=port,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
+import signal
 import socket
 import sys
+from typing import Any
 
 from tspanel.cli._common import add_data_argument
 from tspanel.errors import TspanelError
 from tspanel.server import add_security_arguments, exposure_from_args
+from tspanel.serving.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -60,7 +65,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_positive,
         default=1,
         metavar="N",
-        help="worker processes (default 1); the dataset is loaded before they fork",
+        help="worker processes (default 1); the dataset is checked before they fork and each loads it as it "
+        "starts; SIGTERM or Ctrl+C to the main process stops them all",
+    )
+    limits = parser.add_argument_group(
+        "connection limits",
+        "Per worker process. Put a reverse proxy in front for per-client limits (docs/security.md).",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection that has not sent a whole request header, or sat idle, this long "
+        f"(default {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open HTTP connections per process; more are answered 503 (default {DEFAULT_MAX_CONNECTIONS})",
     )
     add_security_arguments(parser)
     parser.set_defaults(func=run)
@@ -83,6 +108,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value}: use 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{value:g}: use more than 0 and at most 86400 seconds")
     return value
 
 
@@ -110,6 +145,62 @@ def _describe_dataset(path: str | None) -> tuple[str | None, str, int]:
     return None, dataset.name, dataset.n_flags
 
 
+def _login_sessions(args: argparse.Namespace, exposure: Any) -> tuple[dict[str, Any], Any]:
+    """``pn.serve`` keywords, and the revocable-login bookkeeping when a login is required.
+
+    The session store is made here, before Panel forks the workers, so they all share it.
+    """
+    kwargs = exposure.serve_kwargs()
+    if exposure.auth is None:
+        return kwargs, None
+    from panel.config import config
+
+    from tspanel.serving import logins
+
+    store = logins.SessionStore(lifetime_seconds=float(config.oauth_expiry) * 86_400)
+    atexit.register(store.close)
+    users = None
+    if exposure.basic_auth is not None:
+        users = logins.UsersFile(args.basic_auth, exposure.basic_auth)
+        kwargs["basic_auth"] = users.passwords  # the dict Panel's login page checks, kept current
+    logins.LOGOUT_URL = "./logout"
+    return kwargs, logins.Logins(store, exposure.cookie_secret, users, float(config.oauth_expiry))
+
+
+def _harden(server: Any, exposure: Any, limits: Limits, logins: Any) -> None:
+    """Host/Origin checks, security headers, revocable logins and connection limits (docs/security.md)."""
+    from functools import partial
+
+    from tornado.ioloop import PeriodicCallback
+
+    from tspanel.serving import guard, memory
+    from tspanel.serving import limits as connection_limits
+    from tspanel.serving.logins import SWEEP_SECONDS
+
+    guard.install(server._tornado, guard.Allowed(exposure.origins), logins)
+    connection_limits.install(server, limits)
+    memory.install(server.io_loop)
+    if logins is not None:
+        sweep = PeriodicCallback(partial(logins.sweep, server._tornado), SWEEP_SECONDS * 1000)
+        server.io_loop.add_callback(sweep.start)
+
+
+def _preload(data: str | None) -> None:
+    """Load the data in a freshly forked worker, before its first session.
+
+    A worker's sessions reuse the data it has (app.shared_dataset), even when a later check
+    of the files fails; so a worker must have loaded it while the files were still there.
+    A failure here is left to the first session to report (raising would make Tornado
+    restart the worker over and over).
+    """
+    from tspanel.app import shared_dataset
+
+    try:
+        shared_dataset(data)
+    except (TspanelError, OSError) as exc:
+        print(f"tspanel: worker {os.getpid()} could not load the data: {exc}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from tspanel.app import shared_dataset
 
@@ -120,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         raise TspanelError(f"--address {args.address}: cannot listen there ({exc.strerror or exc})") from None
     # Exposure rules first: a refused option costs no data loading.
     exposure = exposure_from_args(args, port)
+    limits = Limits(header_timeout=args.header_timeout, max_connections=args.max_connections)
     # Load (and validate) before the server starts: bad data is a message and exit 2, not a blank page.
     if args.num_procs == 1:
         dataset = shared_dataset(data)
@@ -139,20 +231,35 @@ def run(args: argparse.Namespace) -> int:
     import panel as pn
     from tornado.process import task_id
 
+    serve_kwargs, logins = _login_sessions(args, exposure)
+
     from tspanel.app import create_app
     from tspanel.ui import session  # noqa: F401  (registers the views' static resources before any fork)
 
     def app():  # pn.serve builds one session per browser tab by calling this
         return create_app(dataset if dataset is not None else shared_dataset(data))
 
+    from tspanel.serving import workers
+
+    running: dict[str, Any] = {}
+
+    def stop_worker() -> None:
+        server = running.get("server")
+        if server is None:  # a signal before the server exists: just leave
+            raise SystemExit(0)
+        server.io_loop.add_callback(server.io_loop.stop)
+
+    main_pid = os.getpid()
+    on_signal = workers.install(stop_worker, forks=args.num_procs > 1)
     try:
         server = pn.serve(
             {"/": app},
-            **exposure.serve_kwargs(),
+            **serve_kwargs,
             show=False,
             start=False,
             num_procs=args.num_procs,
             title="tspanel",
+            http_server_kwargs=limits.http_server_kwargs(),
             **SESSION_LIFETIME,
         )
     except OSError as exc:
@@ -160,6 +267,12 @@ def run(args: argparse.Namespace) -> int:
             f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
             "is another server using that port? Pick another with --port."
         ) from None
+    running["server"] = server
+    signal.signal(signal.SIGINT, on_signal)  # pn.serve put in its own, which says nothing
+    if task_id() is not None:
+        workers.worker_started(main_pid)
+        _preload(data)
+    _harden(server, exposure, limits, logins)
     url = browser_url(exposure.origins)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
@@ -173,5 +286,7 @@ def run(args: argparse.Namespace) -> int:
         server.start()
         server.io_loop.start()
     except KeyboardInterrupt:
+        pass
+    if task_id() is None:
         print("tspanel: stopped", file=sys.stderr)
     return 0
