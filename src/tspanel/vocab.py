@@ -8,7 +8,7 @@ No Panel import: the CLI and the report use it too.
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 # Codes whose words are not just the code with spaces (anything else: see words()).
 _SPECIAL: dict[str, str] = {
@@ -98,12 +98,24 @@ def value_label(filter_name: str, code: str) -> str:
 
 
 def dataset_label(name: str) -> str:
-    """A dataset as a person names it: the directory's name, never an absolute path.
+    """A dataset as a person names it: the directory's name, never a path.
 
-    ``/home/ana/exports/2026-09`` -> ``2026-09``; a name that is not a path (the built-in
-    world's) is kept as it is.
+    ``/home/ana/exports/2026-09`` -> ``2026-09``. Only a name that is a path is cut (absolute,
+    starting with ``~`` or ``.``, or an existing directory); any other name, the built-in
+    world's or one a payload brings, is kept whole.
     """
-    text = str(name).rstrip("/\\")
-    if "/" not in text and "\\" not in text:
-        return text or str(name)
-    return PurePath(text.replace("\\", "/")).name or text
+    text = str(name)
+    stripped = text.rstrip("/\\")
+    pathlike = (
+        PurePosixPath(stripped).is_absolute()
+        or PureWindowsPath(stripped).is_absolute()
+        or stripped.startswith(("~", "./", "../", ".\\", "..\\"))
+    )
+    if not pathlike and ("/" in stripped or "\\" in stripped):
+        try:
+            pathlike = Path(stripped).expanduser().is_dir()
+        except OSError:
+            pathlike = False
+    if not pathlike:
+        return text
+    return PurePosixPath(stripped.replace("\\", "/")).name or text

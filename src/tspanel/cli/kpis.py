@@ -7,16 +7,10 @@ import json
 from typing import Any
 
 from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, open_dataset
+from tspanel.vocab import KPI_LABELS, dataset_label
 
-LABELS: dict[str, str] = {
-    "total_flags": "Total flags",
-    "auto_blocked": "Auto-blocked",
-    "human_review": "Sent to human review",
-    "sla_breach_rate_pct": "SLA breach rate (high/critical, >24 h)",
-    "coordinated_pct": "Coordinated flags",
-    "ml_score_first_week": "Mean daily ML score, first 7 days",
-    "ml_score_last_week": "Mean daily ML score, last 7 days",
-}
+# The cards' names (tspanel.vocab), so the terminal and the page say the same thing.
+LABELS: dict[str, str] = dict(KPI_LABELS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"dataset": dataset.name, **kpis}, indent=2, default=str))
         return 0
-    print(f"{dataset.name}: {kpis['start']} to {kpis['end']} ({kpis['days']} days)")
+    print(f"{dataset_label(dataset.name)}: {kpis['start']} to {kpis['end']} ({kpis['days']} days)")
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")

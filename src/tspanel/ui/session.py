@@ -15,8 +15,8 @@ period); back/forward restore it (see tspanel.ui.url and tspanel.ui.history).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
