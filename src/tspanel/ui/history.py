@@ -3,9 +3,8 @@
 Panel's ``pn.state.location`` pushes a history entry when the query changes but does
 not hear the back button; this tiny component does both: Python sets ``search``
 and the browser pushes it as a new entry, and a back/forward (``popstate``) sends
-the restored query to Python, which validates it and applies it to the view.
-It also counts Escape key presses anywhere on the page, so the session can close its
-drop-downs (MUI only hears Escape while the focus is inside the open menu).
+the restored query to Python, which validates it and applies it to the view
+(filters, open tab, detection method and threshold, KPI period).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ class UrlHistory(JSComponent):
     """The query string of the page ('?start=...'); '' when nothing is filtered."""
 
     search = param.String(default="", doc="window.location.search, kept in sync both ways")
-    escapes = param.Integer(default=0, doc="Escape key presses on the page (each one closes the drop-downs)")
 
     _esm = """
     export function render({ model, el }) {
@@ -35,11 +33,6 @@ class UrlHistory(JSComponent):
       });
       const onPop = () => { model.search = window.location.search; };
       window.addEventListener("popstate", onPop);
-      const onKey = (event) => { if (event.key === "Escape") { model.escapes = model.escapes + 1; } };
-      document.addEventListener("keydown", onKey, true);
-      model.on("remove", () => {
-        window.removeEventListener("popstate", onPop);
-        document.removeEventListener("keydown", onKey, true);
-      });
+      model.on("remove", () => window.removeEventListener("popstate", onPop));
     }
     """

@@ -140,7 +140,6 @@ class DashboardSession(Viewer):
             css_classes=["ts-tabs"],
         )
         self.history.param.watch(self._from_url, "search")
-        self.history.param.watch(lambda _: self.controls.close_dropdowns(), "escapes")
         self.filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
         self.view.param.watch(self._view_changed, list(VIEW_KEYS))
         self.kpis.period.param.watch(lambda e: setattr(self.view, "period", e.new), "value")
@@ -473,5 +472,10 @@ def batched() -> Any:
     return pn.io.hold(freeze=True)
 
 
-def _progress() -> Any:
-    return pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width")
+def _progress(tab: str) -> list[Any]:
+    """What a tab shows while its data is computed off the event loop."""
+    what = "Running every detector on the selected data…" if tab == "attacks" else "Computing this tab…"
+    return [
+        pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width"),
+        pn.pane.HTML(f'<div class="ts-tab-progress" style="opacity:.7;font-size:13px">{what}</div>', margin=(6, 8)),
+    ]

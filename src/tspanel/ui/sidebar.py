@@ -83,8 +83,9 @@ class FilterControls(Viewer):
             visible=bool(choices.reviewers),
         )
         for dropdown in self.dropdowns:
-            # A pick closes the drop-down: the menu's invisible backdrop would otherwise swallow the next click.
-            dropdown.param.watch(lambda _, d=dropdown: _close(d), "value")
+            # A pick closes the drop-down (in the browser, at once): the open menu's invisible
+            # backdrop would otherwise swallow the next click on the page.
+            dropdown.jscallback(value="source.dropdown_open = false")
         self._layout = pn.Column(
             self.dates,
             self.categories,
@@ -99,11 +100,6 @@ class FilterControls(Viewer):
     @property
     def dropdowns(self) -> tuple[Any, ...]:
         return (self.categories, self.regions, self.reviewers)
-
-    def close_dropdowns(self) -> None:
-        """Escape anywhere on the page closes every drop-down."""
-        for dropdown in self.dropdowns:
-            _close(dropdown)
 
     def _dates_from_widget(self, event: param.parameterized.Event) -> None:
         if self._syncing or not event.new:
@@ -123,11 +119,6 @@ class FilterControls(Viewer):
 
     def __panel__(self) -> Any:
         return self._layout
-
-
-def _close(dropdown: Any) -> None:
-    """Close a drop-down (its open state is synced from the browser, so this reaches it)."""
-    dropdown.dropdown_open = False
 
 
 class ActiveFilters(Viewer):
