@@ -130,7 +130,9 @@ class DashboardSession(Viewer):
         self.active = ActiveFilters(self.filters, self.choices)
         self.history = UrlHistory(search=self.query(), margin=0, width=0, height=0)
 
-        self._holders = {name: pn.Column(_progress(), sizing_mode="stretch_width", min_height=200) for name in TABS}
+        self._holders = {
+            name: pn.Column(*_progress(name), sizing_mode="stretch_width", min_height=200) for name in TABS
+        }
         if landing in DOMAIN_TABS:
             self._build(landing, result[landing])
         self.tabs = pmu.Tabs(
