@@ -78,7 +78,7 @@ def test_the_url_round_trips_tab_method_threshold_and_period(context: Any, serve
     page = open_page(context, url)
     try:
         assert active_tab(page) == TAB_INDEX["attacks"]
-        wait_for(lambda: page.locator(".ts-attacks-tab").count() == 1, "the attacks tab built")
+        wait_for(lambda: page.locator(".ts-attacks-tab").count() == 1, "the attacks tab built", timeout=150)
         method = page.get_by_role("combobox", name="Detection method")
         wait_for(lambda: "zscore-legacy" in method.inner_text(), "the URL's method shown")
         slider = page.locator(".ts-attacks-tab input[type=range]")

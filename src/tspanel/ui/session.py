@@ -15,6 +15,7 @@ period); back/forward restore it (see tspanel.ui.url and tspanel.ui.history).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from tspanel.ui.url import (
 from tspanel.ui.volume import VolumeTab
 from tspanel.vocab import dataset_label
 
+LOG = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.15
 TITLE = "Trust & Safety Operations"
 TAB_NAMES: tuple[str, ...] = (
@@ -437,7 +439,11 @@ class DashboardSession(Viewer):
             return
 
         async def run() -> None:
-            result = await asyncio.to_thread(work)
+            try:
+                result = await asyncio.to_thread(work)
+            except Exception:
+                LOG.exception("off-loop work for a tab failed; building it without the warmed results")
+                result = None
             pn.state.execute(lambda: done(result), schedule=True)
 
         pn.state.execute(run)
