@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -444,7 +446,7 @@ class DashboardSession(Viewer):
             except Exception:
                 LOG.exception("off-loop work for a tab failed; building it without the warmed results")
                 result = None
-            pn.state.execute(lambda: done(result), schedule=True)
+            pn.state.execute(lambda: _logged(done, result), schedule=True)
 
         pn.state.execute(run)
 
@@ -458,6 +460,16 @@ class DetectionControls:
 
     method: Any
     threshold: Any
+
+
+def _logged(done: Callable[[Any], None], result: Any) -> None:
+    """``done(result)``, with any failure in the server's log (Panel would swallow it silently)."""
+    try:
+        done(result)
+    except Exception:
+        LOG.exception("building a tab failed")
+        print(f"tspanel: building a tab failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+        raise
 
 
 def _detection_controls(content: Any) -> DetectionControls | None:
