@@ -151,7 +151,12 @@ class DashboardSession(Viewer):
         self.kpis.period.param.watch(lambda e: setattr(self.view, "period", e.new), "value")
         self.tabs.param.watch(lambda e: setattr(self.view, "tab", TABS[e.new]), "active")
         if landing == "attacks":
-            self._open_attacks()
+            # In a server, once the page is up: work scheduled while the session is still being
+            # built was, now and then, never picked up (the tab kept its progress bar).
+            if in_server_session():
+                pn.state.onload(self._open_attacks)
+            else:
+                self._open_attacks()
         self.page = self._page()
 
     # --- layout -------------------------------------------------------------------
