@@ -395,3 +395,17 @@ def test_serve_reports_a_busy_port(tmp_path, capsys):
         port = busy.getsockname()[1]
         assert main(["serve", "--no-show", "--data", str(tmp_path), "--port", str(port)]) == 2
     assert "is another server using that port?" in capsys.readouterr().err
+
+
+def test_a_refresh_computes_only_the_domains_asked_for(dataset):
+    from tspanel.models.dashboard import Dashboard
+
+    board = Dashboard(dataset, use_cache=False)
+    out = board.refresh(only={"kpis", "queue"})
+    assert set(out) == {"kpis", "queue"}
+    assert out["kpis"]["current"]["total_flags"] == 42 and out["kpis"]["selected"] == 42
+    assert out["queue"]["daily_intake"]["cases"].sum() == 14
+    board.kpis.period_days = 7
+    assert board.refresh(only={"kpis"})["kpis"]["current"]["total_flags"] == 21
+    with pytest.raises(ValueError, match="unknown domain"):
+        board.refresh(only={"kpis", "attacks"})
