@@ -20,7 +20,9 @@ What is measured, in the browser's own clock (performance.now()):
 * click to settled: from the mouse action to settled;
 * settled: no loading overlay in the document, and no websocket message for ``--quiet``
   seconds; the time is that of the last message received (the quiet wait is not counted);
-* messages per click: websocket frames received (and sent) between the action and settled;
+* messages per click: Bokeh protocol messages received between the action and settled (each
+  is a header, a metadata and a content frame plus one frame per binary array), and the raw
+  websocket frames received and sent;
 * server CPU per click: user + system CPU seconds of the server process (psutil).
 
 The machine is shared and two-core: figures vary run to run, so each is quoted as p50/p95.
@@ -56,10 +58,15 @@ VIEWPORT = {"width": 1440, "height": 1100}
 FRAME_COUNTER_JS = """
 (() => {
   const Native = window.WebSocket;
-  window.__ts = {received: [], sent: 0};
+  window.__ts = {received: [], messages: 0, sent: 0};
   window.WebSocket = function (...args) {
     const ws = new Native(...args);
-    ws.addEventListener("message", () => window.__ts.received.push(performance.now()));
+    ws.addEventListener("message", (event) => {
+      window.__ts.received.push(performance.now());
+      // A Bokeh message is a header frame, a metadata frame, a content frame and one frame per
+      // binary buffer (array): count the headers to count messages.
+      if (typeof event.data === "string" && event.data.includes('"msgtype"')) window.__ts.messages += 1;
+    });
     const send = ws.send.bind(ws);
     ws.send = (data) => { window.__ts.sent += 1; return send(data); };
     return ws;
@@ -79,6 +86,7 @@ STATE_JS = """
     }
   }
   return {now: performance.now(), frames: window.__ts.received.length, sent: window.__ts.sent,
+          messages: window.__ts.messages,
           last: window.__ts.received.length ? window.__ts.received[window.__ts.received.length - 1] : 0,
           loading};
 }
@@ -188,6 +196,18 @@ def settle(page: Any, since: float, quiet: float) -> dict[str, Any]:
     raise TimeoutError(f"the page did not settle within {SETTLE_TIMEOUT} s")
 
 
+ACK_TIMEOUT = 15.0
+
+
+def changed_url(page: Any, before: str) -> bool:
+    deadline = time.monotonic() + ACK_TIMEOUT
+    while time.monotonic() < deadline:
+        if page.evaluate("() => window.location.search") != before:
+            return True
+        page.wait_for_timeout(20)
+    return False
+
+
 def sidebar_toggle(page: Any, step: int) -> str:
     name = ("High", "Critical", "Medium")[step % 3]
     page.get_by_role("button", name=name, exact=True).first.click()
@@ -270,12 +290,19 @@ def measure_size(size: str, data: Path | None, clicks: int, quiet: float, workdi
                     except LookupError as exc:
                         log(f"{size}: skipped ({exc})")
                         continue
+                    # The server pushes the new URL in the same tick as it shows the loading
+                    # overlays: wait for it first, or a slow server would look settled at once.
+                    if not changed_url(page, url_before):
+                        log(f"{size}: {what}: MISSED (the URL did not change within {ACK_TIMEOUT:.0f} s)")
+                        result["clicks"].append({"action": what, "kind": action.__name__, "changed": False})
+                        continue
                     state = settle(page, before["now"], quiet)
                     click = {
                         "action": what,
                         "kind": action.__name__,
                         "settled_s": (state["at"] - before["now"]) / 1000,
                         "received": state["frames"] - before["frames"],
+                        "messages": state["messages"] - before["messages"],
                         "sent": state["sent"] - before["sent"],
                         "server_cpu_s": cpu_seconds(server) - cpu0,  # the quiet wait is idle time
                         "url": page.evaluate("() => window.location.search"),
@@ -283,8 +310,8 @@ def measure_size(size: str, data: Path | None, clicks: int, quiet: float, workdi
                     click["changed"] = click["url"] != url_before
                     result["clicks"].append(click)
                     log(
-                        f"{size}: {what}{'' if click['changed'] else ' (MISSED: the URL did not change)'}: "
-                        f"{click['settled_s']:.2f} s, {click['received']} messages in, "
+                        f"{size}: {what}: "
+                        f"{click['settled_s']:.2f} s, {click['messages']} messages ({click['received']} frames) in, "
                         f"{click['sent']} out, server CPU {click['server_cpu_s']:.2f} s"
                     )
                 context.close()
@@ -302,8 +329,9 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "click_p50_s": percentile([c["settled_s"] for c in clicks], 50),
         "click_p95_s": percentile([c["settled_s"] for c in clicks], 95),
         "all_p50_s": percentile([c["settled_s"] for c in every], 50),
-        "messages_p50": percentile([c["received"] for c in every], 50),
-        "messages_max": max((c["received"] for c in every), default=None),
+        "frames_p50": percentile([c["received"] for c in every], 50),
+        "messages_p50": percentile([c.get("messages", c["received"]) for c in every], 50),
+        "messages_max": max((c.get("messages", c["received"]) for c in every), default=None),
         "cpu_p50_s": percentile([c["server_cpu_s"] for c in every], 50),
         "n_clicks": len(every),
         "n_missed": len(result["clicks"]) - len(every),
@@ -357,21 +385,27 @@ def stop_profile(spy: tuple[subprocess.Popen[bytes], Path]) -> dict[str, Any]:
     return fold(raw.read_text())
 
 
-AREAS: tuple[tuple[str, str], ...] = (
+AREAS: tuple[tuple[str, str], ...] = (  # first match wins: tspanel before "panel/"
+    ("tspanel/models", "tspanel models"),
+    ("tspanel/ui", "tspanel views"),
+    ("tspanel/", "tspanel (other)"),
     ("polars", "polars (queries)"),
     ("holoviews", "HoloViews (plot updates)"),
     ("bokeh/document", "Bokeh document (model changes)"),
     ("bokeh/protocol", "Bokeh protocol (serialising)"),
-    ("bokeh/core", "Bokeh core (properties, serialising)"),
+    ("bokeh/", "Bokeh core (properties, serialising)"),
     ("panel/", "Panel"),
     ("tornado", "tornado (websocket I/O)"),
-    ("tspanel/models", "tspanel models"),
-    ("tspanel/ui", "tspanel views"),
+    ("param/", "param (watchers)"),
 )
 
 
 def fold(text: str) -> dict[str, Any]:
-    """Collapsed stacks ('a;b;c N') -> the busiest leaf functions and the share per library."""
+    """Collapsed stacks ('a;b;c N') -> the busiest leaf functions, and each sample's innermost library.
+
+    A sample counts for the deepest frame that belongs to a known area (polars, Bokeh, HoloViews,
+    Panel, tornado, tspanel): where the CPU actually was, not everything on the stack above it.
+    """
     leaves: dict[str, int] = {}
     areas: dict[str, int] = {}
     total = 0
@@ -381,16 +415,17 @@ def fold(text: str) -> dict[str, Any]:
             continue
         n = int(count)
         frames = stack.split(";")
-        if any("idle" in f or "select (selectors.py" in f or "wait (threading.py" in f for f in frames[-1:]):
+        if any(idle in frames[-1] for idle in ("select (selectors.py", "wait (threading.py", "_worker (concurrent")):
             continue
         total += n
         leaves[frames[-1]] = leaves.get(frames[-1], 0) + n
-        seen = set()
-        for frame in frames:
-            for needle, area in AREAS:
-                if needle in frame and area not in seen:
-                    seen.add(area)
-                    areas[area] = areas.get(area, 0) + n
+        area = "other (Python, pyarrow, gc)"
+        for frame in reversed(frames):
+            found = next((name for needle, name in AREAS if needle in frame), None)
+            if found:
+                area = found
+                break
+        areas[area] = areas.get(area, 0) + n
     top = sorted(leaves.items(), key=lambda kv: -kv[1])[:15]
     return {
         "busy_samples": total,
@@ -410,7 +445,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
     lines = [
         "| flags | cards shown / page settled (warm) | click → settled p50 | p95 | sidebar / chart / brush p50 "
-        "| messages in per click (p50 / max) | server CPU per click p50 |",
+        "| messages in per click (p50 / max) [websocket frames p50] | server CPU per click p50 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
@@ -419,7 +454,8 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['size']} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} | {s(sm['click_p50_s'])} "
             f"| {s(sm['click_p95_s'])} | {s(kinds.get('sidebar_toggle'))} / {s(kinds.get('chart_click'))} / "
-            f"{s(kinds.get('brush'))} | {sm['messages_p50']:.0f} / {sm['messages_max']} | {s(sm['cpu_p50_s'])} |"
+            f"{s(kinds.get('brush'))} | {sm['messages_p50']:.0f} / {sm['messages_max']} [{sm['frames_p50']:.0f}] "
+            f"| {s(sm['cpu_p50_s'])} |"
         )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     clicks = results[0]["summary"]["n_clicks"] if results else 0
