@@ -3,7 +3,7 @@
     python bench/dtypes.py --flags 10000000 --runs 3     # prints a Markdown table
 
 Each row swaps one column of the dashboard's in-memory flags to another type, rebuilds
-the index (tspanel.models.rows) and times Dashboard.refresh() (cache bypassed; median of
+the index (tspanel.source.rows) and times Dashboard.refresh() (cache bypassed; median of
 round-robin runs, so other load on the machine affects every variant alike).
 Columns the dashboard never queries (account_age_days) are measured in bytes only.
 Bytes are real buffer sizes: a string is a 16-byte view plus its bytes when longer than
@@ -26,8 +26,8 @@ from typing import Any
 import polars as pl
 
 from tspanel.models.dashboard import Dashboard
-from tspanel.models.rows import FlagRows, ScoreBlocks, _with_hours
 from tspanel.source import Dataset, load_dataset
+from tspanel.source.rows import FlagRows, ScoreBlocks, _with_hours
 
 
 def column_bytes(series: pl.Series) -> int:

@@ -121,9 +121,14 @@ def test_each_engine_computes_the_hand_worked_outputs(engine: str) -> None:
     utilisation = queue["utilisation"]
     assert column(utilisation, "reviewer_id") == ["r1", "r2"] and column(utilisation, "handled") == [2, 1]
     assert column(utilisation, "utilisation_pct") == pytest.approx([100 * 2 / 30, 100 * 1 / 15])
-    # 3 days of 1 case; 7 days forecast / (7 days x 7.5 cases x 85%) = 0.11 -> 1 reviewer
-    assert queue["staffing"]["reviewers_needed"] == 1
-    assert queue["staffing"]["forecast_cases_7d"] == pytest.approx(7.0)
+    if engine == "polars":
+        # the product (QueueModel, docs/staffing.md): 3 days are too few to forecast, "not enough data"
+        assert queue["staffing"]["reviewers_needed"] is None and queue["staffing"]["forecast_cases_7d"] is None
+    else:
+        # pandas/DuckDB keep the earlier weekday-mean arithmetic as a query workload:
+        # 3 days of 1 case; 7 days forecast / (7 days x 7.5 cases x 85%) = 0.11 -> 1 reviewer
+        assert queue["staffing"]["reviewers_needed"] == 1
+        assert queue["staffing"]["forecast_cases_7d"] == pytest.approx(7.0)
 
 
 def _close(a: Any, b: Any, where: str) -> None:
@@ -147,7 +152,7 @@ COMPARED: dict[str, dict[str, tuple[str, ...] | None]] = {
     "classifier": {"daily_score": None, "score_quantiles": None, "calibration": None},
     "queue": {"backlog": ("total", "oldest_open_hours"), "daily_intake": None, "sla": ("eligible", "breaches"),
               "resolution_histogram": None, "utilisation": None,
-              "staffing": ("reviewers_needed", "current_reviewers", "forecast_cases_7d")},
+              "staffing": ("current_reviewers",)},  # the polars figure is a queue simulation (#15)
 }  # fmt: skip
 
 
@@ -364,7 +369,7 @@ def test_a_bad_memory_budget_is_named(monkeypatch, parquet_world: Path) -> None:
 @pytest.mark.parametrize("storage", ["memory", "hybrid", "lazy"])
 def test_chunked_validation_gives_the_same_table_as_one_pass(monkeypatch, parquet_world: Path, storage: str) -> None:
     one_pass = load_dataset(parquet_world, materialise=True)
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 700)  # 9 chunks
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 700)  # 9 chunks
     size = source.estimate_size(source.scan_table(source.find_tables(parquet_world)["flags"]))
     assert size is not None
     budget = {"memory": size.total * 2, "hybrid": (size.hot + size.total) / 2, "lazy": size.hot / 2}[storage]
@@ -379,7 +384,7 @@ def test_chunked_validation_gives_the_same_table_as_one_pass(monkeypatch, parque
 
 
 def test_the_lazy_typed_copy_is_removed_with_its_dataset(monkeypatch, parquet_world: Path, tmp_path: Path) -> None:
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 1000)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 1000)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     lazy = load_dataset(parquet_world, materialise=False)
     (spill,) = tmp_path.glob("tspanel-flags-*")
@@ -412,10 +417,10 @@ def test_problems_found_in_a_later_chunk_are_reported_for_the_whole_table(monkey
     bad = _chunk(100, 3).with_columns(ml_score=pl.Series([0.5, 1.5, 0.5]))
     duplicate = _chunk(0, 1)  # f0 again, in another part file
     directory = _flags_dir(tmp_path, [_chunk(0, 4), _chunk(4, 4), bad, duplicate])
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 4)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 4)
     with pytest.raises(DataError) as chunked:
         load_dataset(directory, materialise=True)
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 1_000_000)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 1_000_000)
     with pytest.raises(DataError) as whole:
         load_dataset(directory, materialise=True)
     assert str(chunked.value) == str(whole.value)
@@ -425,7 +430,7 @@ def test_problems_found_in_a_later_chunk_are_reported_for_the_whole_table(monkey
 
 def test_a_duplicate_across_chunks_alone_is_caught(monkeypatch, tmp_path: Path) -> None:
     directory = _flags_dir(tmp_path, [_chunk(0, 4), _chunk(4, 4), _chunk(7, 2)])  # f7 twice, chunks 2 and 3
-    monkeypatch.setattr(source, "VALIDATION_CHUNK_ROWS", 4)
+    monkeypatch.setattr(source.chunks, "VALIDATION_CHUNK_ROWS", 4)
     with pytest.raises(DataError, match=r"2 rows share their flag_id with another row \(first: 'f7'\)"):
         load_dataset(directory, materialise=True)
 

@@ -90,3 +90,40 @@ def test_missing_dataset_exits_2_without_traceback(tmp_path: Path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "nope" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        (
+            "kpis",
+            ["--start", "2027-01-01"],
+            "--start 2027-01-01 is after the last day of the data: the data covers 2026-03-02 to 2026-03-15",
+        ),
+        (
+            "kpis",
+            ["--end", "2026-01-31", "--json"],
+            "--end 2026-01-31 is before the first day of the data: the data covers 2026-03-02 to 2026-03-15",
+        ),
+        (
+            "detect",
+            ["--start", "2026-04-01", "--json"],
+            "--start 2026-04-01 is after the last day of the data: the data covers 2026-03-02 to 2026-03-15",
+        ),
+        (
+            "detect",
+            ["--start", "2025-01-01", "--end", "2025-02-01"],
+            "--end 2025-02-01 is before the first day of the data",
+        ),
+    ],
+)
+def test_a_range_outside_the_data_exits_2_never_negative_days(data_dir: Path, capsys, command, args, message):
+    assert main([command, "--data", str(data_dir), *args]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""  # no "(-40 days)", no JSON with negative days
+
+
+def test_a_range_overlapping_the_data_is_clipped_to_it(data_dir: Path, capsys):
+    got = kpis(capsys, "--data", str(data_dir), "--start", "2026-03-14", "--end", "2027-01-01")
+    assert (got["start"], got["end"], got["days"], got["total_flags"]) == ("2026-03-14", "2026-03-15", 2, 4)

@@ -35,10 +35,11 @@ def test_a_burst_carries_the_poisson_noise_of_its_own_count() -> None:
     # 76 where 6.2 are expected, on a series whose rate itself wanders by exp(N(0, 0.32)):
     # charged the Poisson noise of 6.2 (the log-scale normal), it scores 3.50; the exact tail,
     # in which 76 is Poisson around a rate that must itself be near 76, gives 4.1
+    # (log(77) - log(7.2)) / sqrt(1 / 7.2 + 0.32) = 3.498 by hand: the exact tail must beat it.
     log_forecast = math.log1p(6.2)
-    normal = (math.log1p(76) - log_forecast) / math.sqrt(1 / 7.2 + 0.32)
-    assert normal == pytest.approx(3.498, abs=1e-3)
     assert tail_z(76, log_forecast, 0.32) == pytest.approx(4.105, abs=0.01)
+    assert point_z(76, log_forecast, 0.32) == tail_z(76, log_forecast, 0.32)  # 6.2 expected: the exact tail
+    assert point_z(76, log_forecast, 0.32) > 3.498 + 0.5
 
 
 def test_below_three_expected_a_point_keeps_the_conservative_log_scale_score() -> None:

@@ -254,7 +254,9 @@ def test_tables_follow_the_contract(world):
 def test_twenty_reviewers_and_only_human_review_cases_carry_review_fields(world):
     reviewers = world.reviewers
     assert reviewers.height == 20
-    assert reviewers["capacity_per_day"].is_between(40, 70).all()
+    assert reviewers["capacity_per_day"].is_between(7.5, 13.5).all()
+    assert reviewers["shift_start_utc"].is_between(0, 24, closed="left").all()
+    assert reviewers["working_days"].str.count_matches(",").eq(4).all()  # five working days each
     assert set(reviewers["seniority"]) <= {"junior", "mid", "senior"}
     flags = world.flags
     other = flags.filter(pl.col("action") != "human_review")
@@ -269,22 +271,42 @@ def test_twenty_reviewers_and_only_human_review_cases_carry_review_fields(world)
     assert done.select((hours == pl.col("resolution_hrs")).all()).item()
     assert done.select((pl.col("created_at") <= pl.col("assigned_at")).all()).item()
     assert done.select((pl.col("assigned_at") <= pl.col("resolved_at")).all()).item()
-    # Reviewers cover their own region.
-    teams = reviewed.join(
-        reviewers.select(pl.col("reviewer_id").cast(pl.String), pl.col("team").cast(pl.String)),
+    # One follow-the-sun pool: a case is picked up by a reviewer on shift at that moment.
+    started = reviewed.filter(pl.col("assigned_at").is_not_null()).join(
+        reviewers.select(pl.col("reviewer_id").cast(pl.String), "shift_start_utc", "working_days"),
         left_on=pl.col("reviewer_id").cast(pl.String),
         right_on="reviewer_id",
     )
-    assert (teams["team"] == teams["region"].cast(pl.String)).all()
+    hour = pl.col("assigned_at").dt.hour() + pl.col("assigned_at").dt.minute() / 60
+    into = (hour - pl.col("shift_start_utc")) % 24  # hours into the shift
+    shift_day = (pl.col("assigned_at") - pl.duration(hours=into)).dt.strftime("%a")
+    on_shift = (into <= 8.0) & pl.col("working_days").str.contains(shift_day)
+    assert started.select(on_shift.mean()).item() > 0.999
+    assert started["region"].n_unique() == 3 and started["reviewer_id"].n_unique() == 20
 
 
 def test_cases_of_the_last_days_are_still_open(flags):
+    """The queue leaves a backlog: the November attack's low/medium cases wait behind high ones."""
     open_cases = flags.filter(pl.col("action") == "human_review", pl.col("resolved_at").is_null())
-    assert 20 <= open_cases.height <= 400
+    assert 1_000 <= open_cases.height <= 1_400  # 1,182 with the calibrated roster
     assert open_cases["resolution_hrs"].null_count() == open_cases.height
     recent = open_cases.filter(pl.col("date") > dt.date(2026, 11, 21) - dt.timedelta(days=7))
-    assert recent.height >= 0.75 * open_cases.height  # mostly the last days, plus a few stale ones
+    assert 0.35 * open_cases.height <= recent.height <= 0.75 * open_cases.height  # half are stale
+    assert open_cases["date"].min() >= dt.date(2026, 11, 21) - dt.timedelta(days=16)
+    high = open_cases.filter(pl.col("severity").is_in(HIGH))
+    assert high.height < 60 and high["date"].min() == dt.date(2026, 11, 21)  # priority: high goes first
     assert open_cases.filter(pl.col("date") == dt.date(2026, 11, 21)).height > 20
+
+
+def test_thirty_percent_more_reviewers_breach_the_sla_visibly_less(flags):
+    """Same world, 26 reviewers instead of 20: only the queue columns change, breaches drop."""
+    more = generate_world(WorldConfig(reviewers=26)).flags
+    assert more.height == flags.height
+    for column in ("flag_id", "category", "severity", "action", "ml_score", "region", "created_at", "account_id"):
+        assert more[column].equals(flags[column]), column
+    assert sla_breach_pct(flags) == pytest.approx(17.9, abs=0.3)
+    assert sla_breach_pct(more) <= 13.5  # 12.5% measured
+    assert more.filter(pl.col("action") == "human_review", pl.col("resolved_at").is_null()).height < 500
 
 
 def test_appeals_and_overturns(flags):
@@ -393,7 +415,9 @@ def test_cli_writes_parquet_dataset_with_the_same_data(tmp_path, capsys):
     assert from_parquet["flag_id"].to_list() == from_csv["flag_id"].to_list()
     assert from_parquet["ml_score"].to_list() == from_csv["ml_score"].cast(pl.Float64).to_list()
     reviewers = pl.read_parquet(tmp_path / "pq" / "reviewers.parquet")
-    assert reviewers.columns == ["reviewer_id", "name", "team", "capacity_per_day", "seniority"]
+    assert reviewers.columns == [
+        "reviewer_id", "name", "team", "capacity_per_day", "seniority", "shift_start_utc", "working_days",
+    ]  # fmt: skip
 
 
 def test_cli_refuses_to_overwrite_a_dataset_without_force(tmp_path, capsys):

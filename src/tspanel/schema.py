@@ -6,6 +6,7 @@ so a contract change is a one-file change.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -87,6 +88,8 @@ REVIEWERS = Table(
         Column("name", pl.String),
         Column("team", pl.Categorical, doc="region the reviewer covers"),
         Column("seniority", pl.String),
+        Column("shift_start_utc", pl.Float64, minimum=0.0, maximum=24.0, doc="UTC hour an 8-hour shift starts"),
+        Column("working_days", pl.String, doc="weekdays the shift starts on, e.g. Mon,Tue,Wed,Thu,Fri"),
     ),
     doc="one row per reviewer",
 )
@@ -112,3 +115,17 @@ TABLES: tuple[Table, ...] = (FLAGS, REVIEWERS, ATTACKS)
 
 # Columns the detectors must never read: they are the answer key.
 GROUND_TRUTH_COLUMNS: tuple[str, ...] = ("coordinated_flag", "attack_id")
+
+
+def resolution_hours(columns: Collection[str]) -> pl.Expr:
+    """Hours to resolution: resolution_hrs, else resolved_at - created_at, else null.
+
+    Part of the contract (docs/data.md) because the loader precomputes it for the row
+    index and the SLA reads it; both must mean the same thing.
+    """
+    from_stamps = None
+    if "resolved_at" in columns and "created_at" in columns:
+        from_stamps = (pl.col("resolved_at") - pl.col("created_at")).dt.total_seconds(fractional=True) / 3600
+    if "resolution_hrs" in columns:
+        return pl.col("resolution_hrs") if from_stamps is None else pl.col("resolution_hrs").fill_null(from_stamps)
+    return from_stamps if from_stamps is not None else pl.lit(None, dtype=pl.Float64)

@@ -17,6 +17,8 @@ both selected from stage 2, and `pl.collect_all` runs the shared stages once.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +37,78 @@ _DUPLICATED_HEADER = re.compile(r"^(?P<name>.+)_duplicated_\d+$")  # how Polars 
 BOOLEAN_WORDS: Mapping[str, bool] = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 
 _Phrase = tuple[str, str]  # what bad rows have, singular and plural: ("has a negative value", "have ...")
+
+DATE_RANGE_ENV = "TSPANEL_DATE_RANGE"
+DEFAULT_DATE_RANGE = (dt.date(1970, 1, 1), dt.date(2100, 12, 31))
+# What TSPANEL_DATE_RANGE may widen the range to: the charts convert days to pandas'
+# nanosecond timestamps (1677-09-22 .. 2262-04-11), and the KPIs compare a range with the
+# period of equal length before it, which must stay a valid date too.
+DATE_LIMITS = (dt.date(1678, 1, 1), dt.date(2261, 12, 31))
+
+
+MAX_SPAN_ENV = "TSPANEL_MAX_SPAN_DAYS"
+DEFAULT_MAX_SPAN_DAYS = 3_660  # about ten years of daily charts; detection over it takes seconds
+
+
+def max_span_days() -> int:
+    """The most days the flags may span, first to last: $TSPANEL_MAX_SPAN_DAYS, else 3,660.
+
+    Why: every view has a point per day and detection scores every day, so a dataset
+    spanning a century (1970 to 2100, within the plausible range) makes each chart a
+    47,000-point line and `tspanel detect` take minutes. A longer span is refused with
+    this number in the message, instead of loading into views nobody can use.
+    """
+    text = os.environ.get(MAX_SPAN_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_SPAN_DAYS
+    try:
+        days = int(text)
+        if days < 1:
+            raise ValueError
+    except ValueError:
+        raise DataError(f"{MAX_SPAN_ENV}={text!r} is not a positive whole number of days, e.g. 7300") from None
+    return days
+
+
+def span_problem(label: str, first: dt.date, last: dt.date, rows: tuple[int, int] | None = None) -> str | None:
+    """The message for flags spanning more than max_span_days(), or None when they do not."""
+    days, limit = (last - first).days + 1, max_span_days()
+    if days <= limit:
+        return None
+    at = (f" (row {rows[0]})", f" (row {rows[1]})") if rows else ("", "")
+    return (
+        f"{label}: the flags span {days:,} days, from {first}{at[0]} to {last}{at[1]}; daily charts and "
+        f"detection are unusable beyond {limit:,} days. Load a shorter period, fix the dates of these rows, "
+        f"or set {MAX_SPAN_ENV} to a larger number of days to accept it."
+    )
+
+
+def plausible_dates() -> tuple[dt.date, dt.date]:
+    """The first and last day a dataset's dates may fall on: $TSPANEL_DATE_RANGE, else 1970-01-01..2100-12-31.
+
+    Why a bound at all: a sentinel such as 9999-12-31 ("never") or 0001-01-01 is a valid
+    date, but a dataset spanning it has millions of days, which overflows date arithmetic
+    and makes every daily view unusable. Rows outside the range are named, not dropped.
+    """
+    text = os.environ.get(DATE_RANGE_ENV, "").strip()
+    if not text:
+        return DEFAULT_DATE_RANGE
+    usage = f"give FIRST..LAST, e.g. {DATE_RANGE_ENV}=2000-01-01..2099-12-31"
+    first_text, sep, last_text = text.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        first, last = dt.date.fromisoformat(first_text.strip()), dt.date.fromisoformat(last_text.strip())
+    except ValueError:
+        raise DataError(f"{DATE_RANGE_ENV}={text!r} is not a date range; {usage}") from None
+    if first > last:
+        raise DataError(f"{DATE_RANGE_ENV}={text!r}: the first day is after the last; {usage}")
+    lo, hi = DATE_LIMITS
+    if first < lo or last > hi:
+        raise DataError(
+            f"{DATE_RANGE_ENV}={text!r} reaches beyond {lo}..{hi}, the days the charts can show; {usage}"
+        )
+    return first, last
 
 
 @dataclass(frozen=True)
@@ -67,6 +141,7 @@ class _Check:
     mask: pl.Expr
     shown: pl.Expr | None  # values to list; None lists row numbers instead
     describe: Callable[[int, list[Any]], str]
+    with_rows: bool = False  # list (row number, value) pairs: for rows to find, not values to replace
 
 
 @dataclass
@@ -128,8 +203,11 @@ def _type_name(dtype: pl.DataType) -> str:
 # --------------------------------------------------------------------------- conversion
 
 
-def _stripped(name: str) -> pl.Expr:
-    """A text column stripped of surrounding blanks, with blank text as missing (as an empty CSV cell)."""
+def stripped_text(name: str) -> pl.Expr:
+    """A text column stripped of surrounding blanks, with blank text as missing (as an empty CSV cell).
+
+    Public because the loader reads hybrid storage's cold columns with the same rule.
+    """
     stripped = pl.col(name).str.strip_chars()
     return pl.when(stripped.str.len_bytes() == 0).then(None).otherwise(stripped).alias(name)
 
@@ -263,10 +341,43 @@ def _unique_check(column: str, shown: pl.Expr) -> _Check:
     return _Check(column, typed.is_not_null() & typed.is_duplicated(), shown, describe)
 
 
+def _date_range_check(column: str, day: pl.Expr, shown: pl.Expr, bounds: tuple[dt.date, dt.date]) -> _Check:
+    """Rows whose day falls outside the plausible range; names their row numbers and values."""
+    first, last = bounds
+
+    def describe(n: int, sample: list[Any]) -> str:
+        listed = ", ".join(f"row {item['row']} ({_show(item['value'])})" for item in sample[:MAX_SHOWN])
+        return (
+            f"column {column!r}: {_rows_have(n)} a date outside {first}..{last}, the plausible range "
+            f"(first: {listed}). Fix or remove these rows; a sentinel for 'unknown' such as 9999-12-31 "
+            f"belongs in an empty cell. To accept other days, set {DATE_RANGE_ENV}=FIRST..LAST."
+        )
+
+    mask = ((day < first) | (day > last)).fill_null(False)
+    return _Check(column, mask, shown, describe, with_rows=True)
+
+
+def _add_date_checks(plan: _Plan, table: Table, bounds: tuple[dt.date, dt.date]) -> None:
+    """Bound every date and timestamp column, given or derived, to the plausible range."""
+    for col in table.columns:
+        if col.name not in plan.convert or col.dtype not in (pl.Date, UTC):
+            continue
+        if col.name in plan.derived or (table is ATTACKS and col.name == "end_date"):
+            continue  # derived entirely from columns checked themselves; an attack's end: below
+        typed = _typed(col.name)
+        day = typed if col.dtype == pl.Date else typed.dt.date()
+        plan.checks.append(_date_range_check(col.name, day, pl.col(col.name), bounds))
+    if table is ATTACKS and "end_date" in plan.derive:  # given, filled from duration_days, or both
+        shown = pl.col("start_date") if "end_date" in plan.derived else pl.col("end_date")
+        plan.checks.append(_date_range_check("end_date", plan.derive["end_date"], shown, bounds))
+    elif table is ATTACKS and "end_date" in plan.convert:
+        plan.checks.append(_date_range_check("end_date", _typed("end_date"), pl.col("end_date"), bounds))
+
+
 # --------------------------------------------------------------------------- planning
 
 
-def _plan(schema: pl.Schema, table: Table) -> _Plan:
+def _plan(schema: pl.Schema, table: Table, bounds: tuple[dt.date, dt.date] = DEFAULT_DATE_RANGE) -> _Plan:
     plan = _Plan()
     for name in schema.names():
         if _is_duplicate_header(name, schema):
@@ -278,7 +389,7 @@ def _plan(schema: pl.Schema, table: Table) -> _Plan:
             continue
         dtype = schema[col.name]
         if dtype == pl.String:
-            plan.clean.append(_stripped(col.name))
+            plan.clean.append(stripped_text(col.name))
         converted = _convert(col, dtype, pl.col(col.name))
         if isinstance(converted, str):
             plan.problems.append(f"column {col.name!r} {converted}. Rewrite the file with the types in docs/data.md.")
@@ -296,7 +407,8 @@ def _plan(schema: pl.Schema, table: Table) -> _Plan:
     if table is FLAGS:
         _derive_date(plan, schema)
     elif table is ATTACKS:
-        _derive_attack_span(plan)
+        _derive_attack_span(plan, bounds)
+    _add_date_checks(plan, table, bounds)
 
     missing = [c for c in table.required_columns if c not in plan.columns and c not in schema]
     if missing:
@@ -333,8 +445,12 @@ def _derive_date(plan: _Plan, schema: pl.Schema) -> None:
         plan.derived.append("date")
 
 
-def _derive_attack_span(plan: _Plan) -> None:
-    """Fill whichever of duration_days and end_date is missing (end_date = start_date + duration_days - 1)."""
+def _derive_attack_span(plan: _Plan, bounds: tuple[dt.date, dt.date]) -> None:
+    """Fill whichever of duration_days and end_date is missing (end_date = start_date + duration_days - 1).
+
+    A duration longer than the plausible range of dates is refused before it is added to a
+    date, so the sum never overflows.
+    """
     has_duration, has_end = "duration_days" in plan.convert, "end_date" in plan.convert
     if not (has_duration or has_end):
         plan.problems.append(
@@ -345,7 +461,12 @@ def _derive_attack_span(plan: _Plan) -> None:
         return
     start, duration, end = _typed("start_date"), _typed("duration_days"), _typed("end_date")
     span = ((end - start).dt.total_days() + 1).cast(pl.Int32)
-    end_from_duration = start + pl.duration(days=duration - 1)
+    longest = (bounds[1] - bounds[0]).days + 1
+    end_from_duration = start + pl.duration(days=pl.when(duration <= longest).then(duration) - 1)
+    if has_duration:
+        too_long = (duration > longest).fill_null(False)
+        what = _outside(f"above {longest:,} days (the plausible range of dates)")
+        plan.checks.append(_value_check("duration_days", too_long, pl.col("duration_days"), what))
     if has_end:
         ident = pl.col("attack_id") if "attack_id" in plan.convert else pl.lit(None, pl.String)
         fix = "Fix these attacks (attack_id shown)."
@@ -387,6 +508,8 @@ def _flag_stats(columns: set[str]) -> dict[str, pl.Expr]:
     if "date" in columns:
         stats["first_day"] = _typed("date").min()
         stats["last_day"] = _typed("date").max()
+        stats["first_row"] = _typed("date").arg_min() + 1  # row numbers, for a message about the span
+        stats["last_row"] = _typed("date").arg_max() + 1
     for name, key in (("category", "categories"), ("region", "regions")):
         if name in columns:
             stats[key] = _typed(name).drop_nulls().unique().cast(pl.String).sort().implode()
@@ -434,7 +557,7 @@ def check_table(
         schema = raw.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         return TableResult(label, None, (read_failure(label, exc),))
-    plan = _plan(schema, table)
+    plan = _plan(schema, table, plausible_dates())
     contract = [c.name for c in table.columns if c.name in plan.columns]
     optional = [n for n in contract if not table.by_name[n].required and n not in plan.derived]
     ignored = tuple(n for n in schema.names() if n not in table.by_name and not _is_duplicate_header(n, schema))
@@ -455,6 +578,9 @@ def check_table(
         mask = pl.col(f"__mask_{i}")
         if check.shown is None:
             sample = row_number.filter(mask).head(MAX_SHOWN)
+        elif check.with_rows:
+            pair = pl.struct(row_number.alias("row"), check.shown.cast(pl.String).alias("value"))
+            sample = pair.filter(mask).head(MAX_SHOWN)
         else:  # filter before casting to text, so the cast touches a handful of values, not the column
             sample = check.shown.filter(mask).unique(maintain_order=True).head(MAX_SHOWN).cast(pl.String)
         aggregates += [mask.sum().alias(f"_n{i}"), sample.implode().alias(f"_s{i}")]
@@ -478,6 +604,10 @@ def check_table(
     rows = int(row["_rows"])
     if require_rows and rows == 0 and not problems:
         problems.append(f"{label} has no data rows; a dataset needs at least one row of {table.name}.")
+    if not problems and row.get("_stat_first_day") is not None:
+        rows_at = (int(row["_stat_first_row"]), int(row["_stat_last_row"]))
+        if (problem := span_problem(label, row["_stat_first_day"], row["_stat_last_day"], rows_at)) is not None:
+            problems.append(problem)
     if problems:
         return TableResult(label, None, tuple(problems))
 

@@ -45,6 +45,10 @@ KPI_LABELS: dict[str, str] = {
     "coordinated_pct": "Coordinated share",
     "ml_score_first_week": "ML score, first 7 days",
     "ml_score_last_week": "ML score, last 7 days",
+    # The staffing plan's figures (tspanel.models.staffing), shown by `tspanel kpis`.
+    "reviewers_needed": "Reviewers needed next week (SLA target)",
+    "expected_breach_pct_at_roster": "Expected SLA breach next week, today's roster",
+    "forecast_error_pct": "Forecast error (backtest MAPE per day)",
 }
 
 # What each filter is called on a chip ("Category: Self harm").

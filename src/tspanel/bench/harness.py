@@ -145,9 +145,10 @@ def run_bench(config: BenchConfig, progress: Progress = lambda message: None) ->
         raise TspanelError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINES)}")
     if missing := missing_engines(config.engines):
         names = " and ".join(missing)
+        kept = ",".join(name for name in config.engines if name not in missing)
         raise TspanelError(
-            f"the comparison needs {names}, which {'is' if len(missing) == 1 else 'are'} not installed. "
-            f"Install with: {INSTALL_HINT}  (or measure Polars alone with --engines polars)"
+            f"the {names} comparison needs the bench extra, which is not installed: {INSTALL_HINT} "
+            f"(from a checkout: pip install -e '.[bench]'), or leave it out with --engines {kept}"
         )
 
     out: dict[str, Any] = {"runs": config.runs}

@@ -8,15 +8,17 @@ stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 from collections.abc import Sequence
 
 from tspanel import __version__
+from tspanel.cli._common import TerminalSafe, for_terminal
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "validate", "detect", "report", "bench")
+COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "flags", "validate", "detect", "report", "alert", "bench")
 
 EXIT_USAGE = 2
 
@@ -39,9 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # Data strings (categories, ids, column names) reach the output: escape what a terminal would run.
+        with contextlib.redirect_stdout(TerminalSafe(sys.stdout)):
+            return int(args.func(args) or 0)
     except TspanelError as exc:
-        print(f"tspanel {args.command}: error: {exc}", file=sys.stderr)
+        print(f"tspanel {args.command}: error: {for_terminal(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -4,7 +4,45 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
+import re
 from pathlib import Path
+from typing import Any, TextIO
+
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC
+# starts screen clears, clipboard writes, title changes), DEL, C1 controls (0x9b is a
+# one-byte CSI) and the bidirectional overrides that make text read differently than it is.
+_TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(text: str) -> str:
+    """``text`` with every control character written as its escape (ESC as ``\\x1b``), so strings
+    from the data are shown to the operator, never executed by their terminal."""
+    return _TERMINAL_CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class TerminalSafe(io.TextIOBase):
+    """A text stream that passes everything written to it through :func:`for_terminal`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(for_terminal(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> Any:  # type: ignore[override]
+        return getattr(self._stream, "encoding", "utf-8")
 
 
 def iso_date(text: str) -> dt.date:
@@ -61,8 +99,7 @@ def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.f
             raise TspanelError(f"--{option}: unknown value(s) {', '.join(map(repr, unknown))}; choose from {hint}")
         chosen[option] = list(picked)
     start, end = getattr(args, "start", None), getattr(args, "end", None)
-    if start and end and start > end:
-        raise TspanelError(f"--start {start} is after --end {end}")
+    check_dates(start, end, dataset)
     return Filters(
         start=start,
         end=end,
@@ -71,3 +108,20 @@ def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.f
         severities=chosen["severity"],
         actions=chosen["action"],
     )
+
+
+def check_dates(start: dt.date | None, end: dt.date | None, dataset) -> None:
+    """Refuse a --start/--end range that selects no day of the data (it would count negative days).
+
+    A range that overlaps the data is clipped to it, as the dashboard does.
+    """
+    from tspanel.errors import TspanelError
+
+    if start and end and start > end:
+        raise TspanelError(f"--start {start} is after --end {end}")
+    first, last = dataset.first_day, dataset.last_day
+    covers = f"the data covers {first} to {last}"
+    if start is not None and start > last:
+        raise TspanelError(f"--start {start} is after the last day of the data: {covers}. Pick days in that range.")
+    if end is not None and end < first:
+        raise TspanelError(f"--end {end} is before the first day of the data: {covers}. Pick days in that range.")

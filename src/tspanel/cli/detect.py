@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tspanel.cli._common import add_data_argument, iso_date
+from tspanel.cli.explain import add_arguments as add_explain_arguments
+from tspanel.cli.explain import run_explain
 
 PROGRESS_MIN_BINS = 5_000  # a series this long takes several seconds: show progress on stderr
 
@@ -49,7 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--series",
         type=Path,
         metavar="FILE.csv",
-        help="score a count series (CSV: timestamp,value) with the robust seasonal detector",
+        help="score a count series (CSV: timestamp,value) with the robust seasonal detector; "
+        "with --follow, '-' reads stdin",
+    )
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="with --series: keep reading rows appended to FILE (or stdin: --series -) and print each "
+        "alert as soon as the bin that raises it is complete (a bin closes when a later row arrives; "
+        "stdin's last bin closes at its end); Ctrl-C stops. Same alerts as the batch run on the same rows",
     )
     parser.add_argument(
         "--freq",
@@ -59,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--list-methods", action="store_true", help="list the detection methods and exit")
+    add_explain_arguments(parser)  # --explain DATE CATEGORY, --days, --case (tspanel.cli.explain)
     parser.set_defaults(func=run)
 
 
@@ -68,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_methods:
         return _list_methods(args.json)
+    if args.explain is not None or args.case is not None:
+        return run_explain(args)
     if args.threshold is not None and not (math.isfinite(args.threshold) and args.threshold > 0):
         raise TspanelError(f"--threshold must be a positive number (got {args.threshold})")
+    if args.follow and args.series is None:
+        raise TspanelError("--follow needs --series FILE (or --series - for stdin)")
     if args.series is not None:
         if args.data is not None:
             raise TspanelError("use either --series FILE or --data DIR, not both")
@@ -105,10 +120,35 @@ def _list_methods(as_json: bool) -> int:
     return 0
 
 
+def _alert_record(
+    stamp: Any, value: float, expected: float, score: float, first: Any, last: Any, step: Any
+) -> dict[str, Any]:
+    """One series alert as printed: stamped at the bin that raised it, the excess it refers to beside it."""
+    return {
+        "timestamp": stamp.isoformat(),
+        "raised_at": (stamp + step).isoformat(),
+        "window_start": first.isoformat(),
+        "window_end": last.isoformat(),
+        "value": value,
+        "expected": round(expected, 2),
+        "score": round(score, 3),
+        "signals": {"volume": round(score, 2)},
+    }
+
+
+def _print_alert_line(a: dict[str, Any]) -> None:
+    span = a["window_start"] if a["window_start"] == a["window_end"] else f"{a['window_start']}..{a['window_end']}"
+    print(f"  {a['timestamp']:<26} {a['value']:>12,.0f} {a['expected']:>12,.1f} {a['score']:>7.1f}  {span}", flush=True)
+
+
 def _run_series(args: argparse.Namespace) -> int:
-    from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series, read_series_csv
+    from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series, parse_step
+    from tspanel.detect.series_io import read_series_csv
 
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    step = parse_step(args.freq)
+    if args.follow:
+        return _follow_series(args, step, threshold)
     tty = sys.stderr.isatty()
     printed: list[int] = []  # percentages shown so far (a log gets a line every 25%, a terminal every 5%)
 
@@ -120,20 +160,15 @@ def _run_series(args: argparse.Namespace) -> int:
         line = f"scoring {total:,} bins of {args.freq}: {pct}%"
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
-    scored = detect_series(read_series_csv(args.series), args.freq, threshold, progress)
+    scored = detect_series(read_series_csv(args.series), step, threshold, progress)
     if printed:
         done = f"scoring {scored.height:,} bins of {args.freq}: done"
         print(("\r" + done) if tty else done, file=sys.stderr, flush=True)
-    hits = scored.filter("alert")
     alerts = [
-        {
-            "timestamp": r["timestamp"].isoformat(),
-            "value": r["value"],
-            "expected": round(r["expected"], 2),
-            "score": round(r["alert_score"], 3),
-            "signals": {"volume": round(r["alert_score"], 2)},
-        }
-        for r in hits.iter_rows(named=True)
+        _alert_record(
+            r["timestamp"], r["value"], r["expected"], r["alert_score"], r["window_start"], r["window_end"], step
+        )
+        for r in scored.filter("alert").iter_rows(named=True)
     ]
     if args.json:
         print(
@@ -150,16 +185,74 @@ def _run_series(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.series}: {scored.height:,} bins of {args.freq}, {len(alerts)} in alerts above robust z {threshold:g}")
+    print(f"{args.series}: {scored.height:,} bins of {args.freq}, {len(alerts)} alerts above robust z {threshold:g}")
     if alerts:
-        print(f"  {'timestamp':<26} {'value':>12} {'expected':>12} {'score':>7}")
+        print(f"  {'raised for bin':<26} {'value':>12} {'expected':>12} {'score':>7}  excess in")
         for a in alerts:
-            print(f"  {a['timestamp']:<26} {a['value']:>12,.0f} {a['expected']:>12,.1f} {a['score']:>7.1f}")
+            _print_alert_line(a)
+    return 0
+
+
+def _follow_series(args: argparse.Namespace, step: Any, threshold: float) -> int:
+    """Stream mode: one alert per line (JSON lines with --json) as soon as its bin is complete."""
+    import contextlib
+    import signal
+
+    from tspanel.detect.series import SeriesDetector
+    from tspanel.detect.series_io import Binner, follow_rows
+
+    stdin = str(args.series) == "-"
+    if not stdin and not args.series.is_file():
+        from tspanel.errors import DataError
+
+        raise DataError(f"{args.series}: no such file; give a CSV file with columns timestamp,value.")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    binner = Binner(step)
+    detector: SeriesDetector | None = None
+    bins = 0
+
+    def emit(closed: Any) -> None:
+        nonlocal detector, bins
+        for start, total in closed:
+            if detector is None:
+                detector = SeriesDetector(start, step, threshold)
+            alarm = detector.push(total)
+            bins += 1
+            if alarm is None:
+                continue
+            sc = detector.scorer
+            a = _alert_record(
+                detector.timestamp(alarm.index),
+                float(sc.x[alarm.index]),
+                float(sc.expected[alarm.index]),
+                alarm.score,
+                detector.timestamp(alarm.window_from),
+                detector.timestamp(alarm.window_to),
+                step,
+            )
+            if args.json:
+                print(json.dumps(a), flush=True)
+            else:
+                _print_alert_line(a)
+
+    name = "stdin" if stdin else args.series.name
+    if not args.json:
+        print(f"following {name} in bins of {args.freq} (alerts above robust z {threshold:g}); Ctrl-C stops")
+    with contextlib.ExitStack() as stack:
+        stream = sys.stdin if stdin else stack.enter_context(args.series.open(encoding="utf-8", newline=""))
+        try:
+            for rows in follow_rows(stream, name, until_eof=stdin):
+                emit(binner.add(rows))
+            emit(binner.flush())
+        except KeyboardInterrupt:
+            pass
+    if binner.late:
+        print(f"{name}: {binner.late} rows arrived after their bin was scored and were skipped", file=sys.stderr)
     return 0
 
 
 def _run_dataset(args: argparse.Namespace, method: str) -> int:
-    from tspanel.cli._common import open_dataset
+    from tspanel.cli._common import check_dates, open_dataset
     from tspanel.errors import TspanelError
     from tspanel.models.attacks import AttacksModel
     from tspanel.models.base import Unavailable
@@ -171,8 +264,7 @@ def _run_dataset(args: argparse.Namespace, method: str) -> int:
         if unknown:
             hint = ", ".join(known) if known else f"none: this dataset has no {option} column"
             raise TspanelError(f"--{option}: unknown value(s) {', '.join(map(repr, unknown))}; choose from {hint}")
-    if args.start and args.end and args.start > args.end:
-        raise TspanelError(f"--start {args.start} is after --end {args.end}")
+    check_dates(args.start, args.end, dataset)
     filters = Filters(start=args.start, end=args.end, categories=args.category or [], regions=args.region or [])
     model = AttacksModel(dataset, filters, method=method)
     if args.threshold is not None:

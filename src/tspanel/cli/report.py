@@ -18,7 +18,9 @@ from tspanel.errors import TspanelError
 from tspanel.summary.llm import DEFAULT_MODEL, DEFAULT_TIMEOUT, MODEL_ENV
 
 if TYPE_CHECKING:
+    from tspanel.notify import Destination
     from tspanel.summary.payload import WeeklyPayload
+    from tspanel.summary.report import Report
 
 DESCRIPTION = """\
 Write the weekly Trust & Safety summary: top risks, the category to watch, classifier \
@@ -36,8 +38,17 @@ examples:
   tspanel report --offline
   tspanel report --data ./my-data --out week.html
   tspanel report --payload week.json --format md --timeout 60
+  tspanel report --data ./my-data --send 'mailto://ops:PASSWORD@example.org?to=leads@example.org'
+  tspanel report --data ./my-data --send jsons://hooks.example.org/weekly --out week.md
 
-exit status: 0 when a report was written (by Claude or offline), 2 on bad input."""
+--send delivers the report through apprise (Slack, Teams, Discord, email, JSON webhooks ...):
+HTML to services whose native format is HTML (email), Markdown to the others. It is sent
+when Claude is unavailable too: the offline summary, with its one line saying why. The
+URL is only ever shown with its secrets masked. Without --out, a sent report is not also
+printed. Scheduling (cron, systemd timers): docs/operations.md.
+
+exit status: 0 when a report was written or sent (by Claude or offline), 2 on bad input,
+3 when it could not be delivered to a --send destination (the others still got it)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,6 +84,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument(
+        "--send",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="deliver the report to this apprise notification URL (repeat for several); see below",
+    )
+    parser.add_argument(
         "--timeout",
         type=_seconds,
         default=DEFAULT_TIMEOUT,
@@ -89,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.payload is not None and args.data is not None:
         raise TspanelError("use either --data or --payload, not both")
+    targets = _destinations(args.send)  # bad URLs: exit 2 before any work
     payload = load_payload(args.payload) if args.payload is not None else _dataset_payload(args.data)
     settings = None
     if not args.offline:
@@ -100,6 +119,16 @@ def run(args: argparse.Namespace) -> int:
 
     if report.notice:
         print(f"tspanel report: {report.notice}", file=sys.stderr)
+    if args.out is not None:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TspanelError(f"cannot write {args.out}: {exc.strerror or exc.__class__.__name__}") from None
+        print(f"tspanel report: wrote {args.out} ({_origin(report)})", file=sys.stderr)
+    elif not targets:
+        sys.stdout.write(text)
+    failed = _send(report, targets) if targets else False
+    return 3 if failed else 0
     if args.out is None:
         sys.stdout.write(text)
         return 0
@@ -107,9 +136,39 @@ def run(args: argparse.Namespace) -> int:
         args.out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise TspanelError(f"cannot write {args.out}: {exc.strerror or exc.__class__.__name__}") from None
-    origin = f"Claude, {report.model}" if report.source == "claude" else "offline summary"
-    print(f"tspanel report: wrote {args.out} ({origin})", file=sys.stderr)
-    return 0
+    print(f"tspanel report: wrote {args.out} ({_origin(report)})", file=sys.stderr)
+    return 3 if failed else 0
+
+
+def _origin(report: Report) -> str:
+    return f"Claude, {report.model}" if report.source == "claude" else "offline summary"
+
+
+def _destinations(urls: list[str]) -> list[Destination]:
+    if not urls:
+        return []
+    from tspanel.notify import destination
+
+    return [destination(url) for url in urls]
+
+
+def _send(report: Report, targets: list[Destination]) -> bool:
+    """Deliver the report to every destination; True when any failed (each failure is reported)."""
+    from tspanel.notify import deliver
+    from tspanel.summary.render import TITLE, render
+
+    week = report.payload["week"]
+    title = f"{TITLE}: {week['start']} to {week['end']}"
+    markdown, html = render(report, "md"), render(report, "html")
+    failed = False
+    for target in targets:
+        error = deliver(target, title, markdown, html=html)
+        if error is None:
+            print(f"tspanel report: sent to {target} ({_origin(report)})", file=sys.stderr)
+        else:
+            failed = True
+            print(f"tspanel report: {target}: delivery failed: {error}", file=sys.stderr)
+    return failed
 
 
 def _dataset_payload(data: Path | None) -> WeeklyPayload:

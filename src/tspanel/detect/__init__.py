@@ -9,7 +9,8 @@ No Panel import here: the UI and the CLI call these.
 from tspanel.detect.alerts import ALERT_SCHEMA, signals_of
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth
 from tspanel.detect.registry import DEFAULT_METHOD, DETECTOR_COLUMNS, METHODS, detector_input, get_method, run_method
-from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series, read_series_csv
+from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series
+from tspanel.detect.series_io import read_series_csv
 
 __all__ = [
     "ALERT_SCHEMA",

@@ -23,9 +23,12 @@ alarms. Here every point is compared with a forecast made only from the points b
   of 1/8, 1/4, 1/2 and 1 day (3, 6, 12 and 24 hours for hourly data) with the same count
   model (see :func:`score_counts`); the strongest of these statistics is converted back
   to a z after a multiple-testing (Sidak) correction for how many were looked at, and a
-  point is an alert when that score exceeds the threshold. An alert from a window names the
-  hours of that window that carry its excess, not only the hour the window ends at
-  (:meth:`SeriesScores.alarm_extent`).
+  statistic fires when that score exceeds the threshold. A window statistic also names the
+  hours of its window that carry the excess (``excess_from``/``excess_to``);
+* alarms (:mod:`tspanel.detect.alarms`) are raised from those statistics causally - stamped at
+  the point that completed the evidence, the stretch of excess given beside it - with a memory
+  of the excesses already seen and a refractory period. :class:`SeriesDetector` is the whole
+  thing fed one point at a time; a batch run feeds it every point.
 """
 
 from __future__ import annotations
@@ -34,19 +37,18 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 import polars as pl
+from scipy.special import ndtri
 
-from tspanel.detect.counts import log_count_variance, point_z
+from tspanel.detect.alarms import Alarm, AlarmTracker
+from tspanel.detect.counts import EXACT_FROM, LOW_HISTORY, log_count_variance, low_count_model, nb_tail_z, point_z
+from tspanel.detect.signals import NORMAL_MAD
 from tspanel.errors import DataError
 
 DEFAULT_THRESHOLD = 4.0
 """Robust z of the excess above which a point is an alert (one-sided, about 3e-5 under normality)."""
-
-NORMAL_MAD = 0.6745  # median of |N(0, 1)|
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,18 @@ class Component:
     """One seasonal effect: which phase each point is in, and how much history to learn it from."""
 
     name: str
-    phase: np.ndarray  # int phase of every point of the series
+    offset: int  # phase of the series' first point; point i is in phase (offset + i) % n_phases
     n_phases: int
     history: int  # trailing points used to estimate the profile
     min_history: int  # points needed before the profile is trusted
+
+    def phase(self, index: np.ndarray | int) -> np.ndarray | int:
+        """Phase of point(s) `index`: the grid is regular, so phases repeat every n_phases points.
+
+        Computed from the index, not read from a per-point array, so a stream can score points
+        that did not exist when the models were made.
+        """
+        return (self.offset + index) % self.n_phases
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,10 @@ class Settings:
     min_errors: int  # forecast errors needed before the fitted noise (and model choice) is used
     windows: tuple[int, ...] = ()  # lengths, in points, of the sustained-excess windows (none: points only)
     usual_level: int = 0  # trailing points whose median is the usual level the windows compare with
+    low_history: int = 0  # trailing points behind the low-count model (0: none; see counts.low_count_model)
+    recent: int = 1  # the low-count model's recent mean: the last `recent` points
+    refractory: int = 0  # points without a firing statistic that end an alarm (tspanel.detect.alarms)
+    memory: int = 0  # points an episode of excess is remembered for (tspanel.detect.alarms)
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,8 @@ class SeriesScores:
     excess_to: np.ndarray
     tests: np.ndarray  # statistics computed at the point (the point and each window)
     model: list[str | None]
+    test_z: np.ndarray | None = None  # (1 + windows, n): raw z of the point and of each window
+    test_excess: np.ndarray | None = None  # the same statistics' log-scale excess over their forecast
 
     @property
     def score(self) -> np.ndarray:
@@ -108,27 +124,6 @@ class SeriesScores:
     def alerts(self, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
         """Points whose own score exceeds the threshold (where each test fired)."""
         return np.nan_to_num(self.score, nan=-np.inf) > threshold
-
-    def alarm_extent(self, threshold: float = DEFAULT_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
-        """Points an alert names as anomalous, and the score of the strongest alert naming each (NaN if none).
-
-        A point statistic names its point. A window statistic found an excess in the total of
-        its window, not in the point it ends at, so it names the run of consecutive points of
-        the window whose summed excess over the window's forecast is largest (points at or
-        below their forecast at either end add nothing to the evidence and are left out).
-        Reporting only the point where the window ends would split one sustained excess into
-        several alarms, place it after the excess began, and keep reporting it for as long as
-        a window still holds it after it ended.
-        """
-        score = self.score
-        fired = self.alerts(threshold)
-        named = np.full(score.size, np.nan)
-        with np.errstate(invalid="ignore"):
-            by_window = fired & (self.window > 0) & (self.sustained > self.point)
-        for t in np.flatnonzero(fired):
-            first, last = (int(self.excess_from[t]), int(self.excess_to[t])) if by_window[t] else (t, t)
-            named[first : last + 1] = np.fmax(named[first : last + 1], score[t])
-        return ~np.isnan(named), named
 
 
 def corrected_z(z: float, tests: int) -> float:
@@ -145,27 +140,28 @@ def corrected_z(z: float, tests: int) -> float:
         return math.sqrt(z * z - 2.0 * math.log(tests))
     if family >= 1.0:
         return z
-    return -NormalDist().inv_cdf(family)
+    return float(-ndtri(family))
 
 
-def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Model], Settings]:
+def candidate_models(start: dt.datetime | dt.date | pl.Series, step: dt.timedelta) -> tuple[list[Model], Settings]:
     """The seasonal models that make sense for a sampling step, richest first, and the settings.
 
     Daily data: day of week, or none. Sub-daily data that divides a day: time of day, time
-    of week (once two weeks are seen) and none. Anything coarser: none.
+    of week (once two weeks are seen) and none. Anything coarser: none. Only the first
+    timestamp matters (`start`, or the first of a series of them): points lie on a regular grid.
     """
     day = dt.timedelta(days=1)
     if step <= dt.timedelta(0):
         raise DataError(f"the sampling step must be positive, got {step}.")
     flat = Model("flat")
-    ts = timestamps.cast(pl.Datetime("us"))
-    weekday = (ts.dt.weekday().cast(pl.Int64) - 1).to_numpy()
+    if isinstance(start, pl.Series):
+        start = start.cast(pl.Datetime("us"))[0] if start.len() else dt.datetime(1970, 1, 5)
+    if not isinstance(start, dt.datetime):
+        start = dt.datetime.combine(start, dt.time())
+    weekday = start.weekday()
     if step < day and day % step == dt.timedelta(0):
         per_day = day // step
-        seconds = (
-            ts.dt.hour().cast(pl.Int64) * 3600 + ts.dt.minute().cast(pl.Int64) * 60 + ts.dt.second().cast(pl.Int64)
-        ).to_numpy()
-        slot = seconds // int(step.total_seconds())
+        slot = (start.hour * 3600 + start.minute * 60 + start.second) // int(step.total_seconds())
         tod = Component("time of day", slot, per_day, history=14 * per_day, min_history=3 * per_day)
         tow = Component(
             "time of week", weekday * per_day + slot, 7 * per_day, history=28 * per_day, min_history=14 * per_day
@@ -177,13 +173,17 @@ def candidate_models(timestamps: pl.Series, step: dt.timedelta) -> tuple[list[Mo
             min_errors=per_day,
             windows=tuple(sorted({k for k in (per_day // 8, per_day // 4, per_day // 2, per_day) if k >= 2})),
             usual_level=7 * per_day,
+            low_history=LOW_HISTORY * per_day,
+            recent=per_day,
+            refractory=max(1, per_day // 2),
+            memory=28 * per_day,
         )
         return [Model("time of week", (tow,)), Model("time of day", (tod,)), flat], settings
     if step == day:
         dow = Component("day of week", weekday, 7, history=28, min_history=14)
-        settings = Settings(level=7, noise_history=56, warmup=14, min_errors=7)
+        settings = Settings(level=7, noise_history=56, warmup=14, min_errors=7, refractory=1, memory=112)
         return [Model("day of week", (dow,)), flat], settings
-    return [flat], Settings(level=7, noise_history=56, warmup=10, min_errors=7)
+    return [flat], Settings(level=7, noise_history=56, warmup=10, min_errors=7, refractory=1, memory=112)
 
 
 def _forecast(
@@ -208,9 +208,9 @@ def _forecast(
         block = d[start - lo :].reshape(cycles, comp.n_phases)
         by_column = np.median(block, axis=0) - float(np.median(block))
         profile = np.zeros(comp.n_phases)
-        profile[comp.phase[start : start + comp.n_phases]] = by_column
-        d = d - profile[comp.phase[lo:t]]
-        season_t += profile[comp.phase[t]]
+        profile[comp.phase(np.arange(start, start + comp.n_phases))] = by_column
+        d = d - profile[comp.phase(np.arange(lo, t))]
+        season_t += profile[comp.phase(t)]
     level = float(np.median(d[-level_points:]))
     return level, season_t, float(np.median(d[-usual_points:])) if usual_points else level
 
@@ -222,6 +222,199 @@ def _extra_variance(errors: np.ndarray, poisson_var: np.ndarray) -> float:
     the points above c is the median of e**2 / c**2 - pv (and 0 if that is negative).
     """
     return max(0.0, float(np.median(errors**2 / NORMAL_MAD**2 - poisson_var)))
+
+
+class CountScorer:
+    """Scores a regularly spaced count series one point at a time, each from the points before it.
+
+    Why a class: a stream (``tspanel detect --series --follow``) must give the very numbers a
+    batch run gives, so the batch run is this scorer fed every point (:func:`score_counts`);
+    nothing a point's score uses lies after it. Arrays grow by doubling; every step reads only
+    indices up to the point scored.
+    """
+
+    def __init__(self, models: list[Model], settings: Settings, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.models, self.settings, self.threshold = models, settings, threshold
+        self.n = 0
+        self._capacity = 0
+        self._fitted_at: dict[tuple[str, int], float] = {}  # warm-up forecasts of earlier points
+        self.chosen: list[str | None] = []
+        self._grow(256)
+
+    def _grow(self, capacity: int) -> None:
+        def grown(old: np.ndarray | None, fill: float | int, dtype: type = float) -> np.ndarray:
+            shape = (*old.shape[:-1], capacity) if old is not None else (capacity,)
+            new = np.full(shape, fill, dtype=dtype)
+            if old is not None:
+                new[..., : old.shape[-1]] = old
+            return new
+
+        first = self._capacity == 0
+        w = len(self.settings.windows)
+        g = {} if first else self.__dict__
+        for name in ("x", "y", "expected", "noise", "point", "level", "season", "usual", "capped", "errors",
+                     "poisson_var", "point_excess", "point_sd"):  # fmt: skip
+            setattr(self, name, grown(g.get(name), np.nan))
+        self.model_errors = grown(g.get("model_errors", np.full((len(self.models), 0), np.nan)), np.nan)
+        self.window_stat = grown(g.get("window_stat", np.full((w, 0), np.nan)), np.nan)
+        self.window_pv = grown(g.get("window_pv", np.full((w, 0), np.nan)), np.nan)
+        self.window_z = grown(g.get("window_z", np.full((w, 0), np.nan)), np.nan)
+        self.window_excess = grown(g.get("window_excess", np.full((w, 0), np.nan)), np.nan)
+        self.window_sd = grown(g.get("window_sd", np.full((w, 0), np.nan)), np.nan)
+        self.window_from = grown(g.get("window_from", np.zeros((w, 0), dtype=int)), 0, int)
+        self.window_to = grown(g.get("window_to", np.zeros((w, 0), dtype=int)), 0, int)
+        self.tests = grown(g.get("tests"), 0, int)
+        self._capacity = capacity
+
+    def push(self, count: float) -> int:
+        """Score the next point; returns its index."""
+        if not (math.isfinite(count) and count >= 0):
+            raise DataError("a count series must hold finite, non-negative numbers.")
+        t = self.n
+        if t >= self._capacity:
+            self._grow(2 * self._capacity)
+        self.x[t], self.y[t] = count, math.log1p(count)
+        self.chosen.append(None)
+        self.n = t + 1
+        if t >= self.settings.warmup:
+            self._score(t)
+        return t
+
+    def _score(self, t: int) -> None:
+        settings, threshold, models = self.settings, self.threshold, self.models
+        x, y = self.x, self.y
+        forecasts = {
+            i: _forecast(y, t, m, settings.level, settings.usual_level)
+            for i, m in enumerate(models)
+            if t >= m.min_history
+        }
+        if not forecasts:
+            return
+        recent = slice(max(0, t - settings.noise_history), t)
+        best, best_err = next(iter(forecasts)), math.inf
+        for i in forecasts:
+            past = self.model_errors[i, recent]
+            past = past[~np.isnan(past)]
+            if past.size >= settings.min_errors and float(np.mean(np.abs(past))) < best_err:
+                best, best_err = i, float(np.mean(np.abs(past)))
+        self.level[t], self.season[t], self.usual[t] = forecasts[best]
+        e = self.level[t] + self.season[t]
+        mu = max(math.expm1(e), 0.0)
+        pv = log_count_variance(mu)
+        past = self.errors[recent]
+        known = ~np.isnan(past)
+        if known.sum() >= settings.min_errors:
+            extra = _extra_variance(past[known], self.poisson_var[recent][known])
+        else:  # warm-up: the spread of the de-seasonalised history around its level
+            extra = _warmup_variance(y, t, models[best], settings, self._fitted_at)
+        s = math.sqrt(pv + extra)
+        z = z_model = point_z(x[t], e, extra)
+        if mu < EXACT_FROM and settings.low_history:  # the log-scale normal is too wide here; see counts
+            low_mean, inv_r = low_count_model(self.capped[max(0, t - settings.low_history) : t], settings.recent)
+            if low_mean > 0:
+                z = max(z, nb_tail_z(x[t], low_mean, inv_r))
+        self.expected[t], self.noise[t], self.point[t], self.chosen[t] = mu, s, z, models[best].name
+        self.point_excess[t], self.point_sd[t] = y[t] - e, s
+        for i, (lv, sv, _) in forecasts.items():
+            self.model_errors[i, t] = y[t] - lv - sv
+        # the noise history keeps the log-scale model's own errors: the low-count test only adds a verdict
+        self.errors[t] = min(max(z_model, -threshold), threshold) * s
+        self.poisson_var[t] = pv
+        windows = settings.windows
+        scored = [
+            k
+            for j, k in enumerate(windows)
+            if t - k + 1 >= settings.warmup and _history(self.window_stat[j], recent, settings)
+        ]
+        self.tests[t] = 1 + len(scored)
+        self.capped[t] = mu if corrected_z(z, int(self.tests[t])) > threshold else x[t]  # an alert is reported already
+        for j, k in enumerate(windows):
+            a = t - k + 1
+            if a < settings.warmup:
+                continue
+            each = np.clip(np.expm1(max(self.level[a], self.usual[a]) + self.season[a : t + 1]), 0.0, None)
+            forecast = float(each.sum())
+            stat = math.log1p(float(self.capped[a : t + 1].sum())) - math.log1p(forecast)
+            self.window_from[j, t], self.window_to[j, t] = (
+                a + i for i in _densest_stretch(self.capped[a : t + 1] - each)
+            )
+            self.window_pv[j, t] = 1.0 / (float(forecast) + 1.0)
+            self.window_stat[j, t] = stat
+            if k not in scored:
+                continue
+            history, history_pv = self.window_stat[j, recent], self.window_pv[j, recent]
+            ok = ~np.isnan(history)
+            centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
+            sd = math.sqrt(self.window_pv[j, t] + _extra_variance(history[ok] - centre, history_pv[ok]))
+            self.window_z[j, t] = (stat - centre) / sd
+            self.window_excess[j, t], self.window_sd[j, t] = stat - centre, sd
+            self.window_stat[j, t] = centre + min(max(self.window_z[j, t], -threshold), threshold) * sd
+
+    def scores(self, start: int = 0) -> SeriesScores:
+        """Per-point outputs of the points scored so far (from `start`)."""
+        n, windows = self.n, self.settings.windows
+        idx = np.arange(start, n)
+        if windows:
+            wz = self.window_z[:, start:n]
+            scored_any = ~np.all(np.isnan(wz), axis=0)
+            strongest = np.argmax(np.where(np.isnan(wz), -np.inf, wz), axis=0)
+            cols = np.arange(n - start)
+            sustained = np.where(scored_any, wz[strongest, cols], np.nan)
+            window = np.where(scored_any, np.asarray(windows)[strongest], 0)
+            excess_from = np.where(scored_any, self.window_from[:, start:n][strongest, cols], idx)
+            excess_to = np.where(scored_any, self.window_to[:, start:n][strongest, cols], idx)
+        else:
+            sustained, window = np.full(n - start, np.nan), np.zeros(n - start, dtype=int)
+            excess_from, excess_to = idx, idx
+        return SeriesScores(
+            expected=self.expected[start:n].copy(),
+            noise=self.noise[start:n].copy(),
+            point=self.point[start:n].copy(),
+            sustained=sustained,
+            window=window,
+            excess_from=excess_from,
+            excess_to=excess_to,
+            tests=self.tests[start:n].copy(),
+            model=self.chosen[start:n],
+            test_z=np.vstack([self.point[None, start:n], self.window_z[:, start:n]]),
+            test_excess=np.vstack([self.point_excess[None, start:n], self.window_excess[:, start:n]]),
+        )
+
+
+class SeriesDetector:
+    """A count series' scorer and alarm tracker, fed one point at a time: what `--follow` runs.
+
+    The batch :func:`detect_series` feeds every bin through the same object, so a stream and a
+    batch run on the same data give the same alarms by construction.
+    """
+
+    def __init__(self, start: dt.datetime, step: dt.timedelta, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.start, self.step, self.threshold = start, step, threshold
+        models, settings = candidate_models(start, step)
+        self.scorer = CountScorer(models, settings, threshold)
+        self.tracker = AlarmTracker(threshold, settings.refractory, settings.memory, settings.windows)
+        self.alarms: list[Alarm] = []
+
+    def timestamp(self, index: int) -> dt.datetime:
+        return self.start + index * self.step
+
+    def push(self, count: float) -> Alarm | None:
+        """Score the next bin; the alarm it raises, if any (stamped at this bin)."""
+        sc = self.scorer
+        t = sc.push(count)
+        m = int(sc.tests[t])
+        z = np.concatenate(([sc.point[t]], sc.window_z[:, t]))
+        corrected = np.array([corrected_z(float(v), m) for v in z])
+        excess = np.concatenate(([sc.point_excess[t]], sc.window_excess[:, t]))
+        sd = np.concatenate(([sc.point_sd[t]], sc.window_sd[:, t]))
+        named_from = np.concatenate(([t], sc.window_from[:, t]))
+        named_to = np.concatenate(([t], sc.window_to[:, t]))
+        with np.errstate(invalid="ignore"):
+            score = np.nanmax(corrected) if not np.all(np.isnan(corrected)) else np.nan
+        alarm = self.tracker.update(t, corrected, excess, sd, float(score), named_from, named_to)
+        if alarm is not None:
+            self.alarms.append(alarm)
+        return alarm
 
 
 def score_counts(
@@ -247,104 +440,20 @@ def score_counts(
     hour). A point that is an alert by itself enters the windows as its forecast, so one
     spike (reported already) does not keep them raised.
 
-    `progress(done, total)`, if given, is called every 5% of the points: 5-minute data takes
-    about 10 s per 10,000 points.
+    This is :class:`CountScorer` fed every point. `progress(done, total)`, if given, is
+    called every 5% of the points: 5-minute data takes about 10 s per 10,000 points.
     """
     x = np.asarray(counts, dtype=float)
     if x.ndim != 1 or np.any(~np.isfinite(x)) or np.any(x < 0):
         raise DataError("a count series must hold finite, non-negative numbers.")
+    scorer = CountScorer(models, settings, threshold)
     n = x.size
-    y = np.log1p(x)
-    expected, noise, point, level, season, usual, capped = (np.full(n, np.nan) for _ in range(7))
-    chosen: list[str | None] = [None] * n
-    model_errors = np.full((len(models), n), np.nan)  # each candidate's one-step errors
-    errors = np.full(n, np.nan)  # errors of the forecasts used, clipped at the threshold
-    poisson_var = np.full(n, np.nan)
-    windows = settings.windows
-    window_stat = {k: np.full(n, np.nan) for k in windows}  # past statistics, clipped at the threshold
-    window_pv = {k: np.full(n, np.nan) for k in windows}
-    window_z = np.full((len(windows), n), np.nan)
-    window_from = np.zeros((len(windows), n), dtype=int)
-    window_to = np.zeros((len(windows), n), dtype=int)
-    tests = np.zeros(n, dtype=int)
-    fitted_at: dict[tuple[str, int], float] = {}  # warm-up forecasts of earlier points
     report_every = max(1, n // 20)
-    for t in range(settings.warmup, n):
-        if progress is not None and t % report_every == 0:
+    for t in range(n):
+        if progress is not None and t >= settings.warmup and t % report_every == 0:
             progress(t, n)
-        forecasts = {
-            i: _forecast(y, t, m, settings.level, settings.usual_level)
-            for i, m in enumerate(models)
-            if t >= m.min_history
-        }
-        if not forecasts:
-            continue
-        recent = slice(max(0, t - settings.noise_history), t)
-        best, best_err = next(iter(forecasts)), math.inf
-        for i in forecasts:
-            past = model_errors[i, recent]
-            past = past[~np.isnan(past)]
-            if past.size >= settings.min_errors and float(np.mean(np.abs(past))) < best_err:
-                best, best_err = i, float(np.mean(np.abs(past)))
-        level[t], season[t], usual[t] = forecasts[best]
-        e = level[t] + season[t]
-        mu = max(math.expm1(e), 0.0)
-        pv = log_count_variance(mu)
-        past = errors[recent]
-        known = ~np.isnan(past)
-        if known.sum() >= settings.min_errors:
-            extra = _extra_variance(past[known], poisson_var[recent][known])
-        else:  # warm-up: the spread of the de-seasonalised history around its level
-            extra = _warmup_variance(y, t, models[best], settings, fitted_at)
-        s = math.sqrt(pv + extra)
-        z = point_z(x[t], e, extra)
-        expected[t], noise[t], point[t], chosen[t] = mu, s, z, models[best].name
-        for i, (lv, sv, _) in forecasts.items():
-            model_errors[i, t] = y[t] - lv - sv
-        errors[t] = min(max(z, -threshold), threshold) * s
-        poisson_var[t] = pv
-        scored = [k for k in windows if t - k + 1 >= settings.warmup and _history(window_stat[k], recent, settings)]
-        tests[t] = 1 + len(scored)
-        capped[t] = mu if corrected_z(z, tests[t]) > threshold else x[t]  # an alert is reported already
-        for j, k in enumerate(windows):
-            a = t - k + 1
-            if a < settings.warmup:
-                continue
-            each = np.clip(np.expm1(max(level[a], usual[a]) + season[a : t + 1]), 0.0, None)
-            forecast = float(each.sum())
-            stat = math.log1p(float(capped[a : t + 1].sum())) - math.log1p(forecast)
-            window_from[j, t], window_to[j, t] = (a + i for i in _densest_stretch(capped[a : t + 1] - each))
-            window_pv[k][t] = 1.0 / (float(forecast) + 1.0)
-            window_stat[k][t] = stat
-            if k not in scored:
-                continue
-            history, history_pv = window_stat[k][recent], window_pv[k][recent]
-            ok = ~np.isnan(history)
-            centre = float(np.median(history[ok]))  # the log ratio's own bias (median vs mean of counts)
-            sd = math.sqrt(window_pv[k][t] + _extra_variance(history[ok] - centre, history_pv[ok]))
-            window_z[j, t] = (stat - centre) / sd
-            window_stat[k][t] = centre + min(max(window_z[j, t], -threshold), threshold) * sd
-    if windows:
-        scored_any = ~np.all(np.isnan(window_z), axis=0)
-        strongest = np.argmax(np.where(np.isnan(window_z), -np.inf, window_z), axis=0)
-        sustained = np.where(scored_any, window_z[strongest, np.arange(n)], np.nan)
-        window = np.where(scored_any, np.asarray(windows)[strongest], 0)
-        excess_from = np.where(scored_any, window_from[strongest, np.arange(n)], np.arange(n))
-        excess_to = np.where(scored_any, window_to[strongest, np.arange(n)], np.arange(n))
-    else:
-        sustained, window = np.full(n, np.nan), np.zeros(n, dtype=int)
-        excess_from, excess_to = np.arange(n), np.arange(n)
-    return SeriesScores(
-        expected=expected,
-        noise=noise,
-        point=point,
-        sustained=sustained,
-        window=window,
-        excess_from=excess_from,
-        excess_to=excess_to,
-        tests=tests,
-        model=chosen,
-    )
+        scorer.push(float(x[t]))
+    return scorer.scores()
 
 
 def _densest_stretch(excess: np.ndarray) -> tuple[int, int]:
@@ -355,7 +464,7 @@ def _densest_stretch(excess: np.ndarray) -> tuple[int, int]:
     return int(np.argmin(edges[: last + 1])), last
 
 
-def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:
+def _history(stats: np.ndarray, recent: slice, settings: Settings) -> bool:  # stats: one window's row
     """Whether a window statistic has enough past values to fit its noise."""
     return int(np.count_nonzero(~np.isnan(stats[recent]))) >= 2 * settings.min_errors
 
@@ -384,16 +493,23 @@ def _warmup_variance(
 
 
 def parse_step(freq: str) -> dt.timedelta:
-    """Parse a duration such as ``1h``, ``30m``, ``1d`` into a timedelta."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    """Parse a Polars duration string such as ``1h``, ``30m``, ``1d`` into a timedelta.
+
+    Polars parses it (the same strings as ``group_by_dynamic``); calendar units whose length
+    varies (months, years) are refused because a bin must have one fixed length.
+    """
     text = freq.strip().lower()
-    number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit() or int(number) == 0:
+    epoch = dt.datetime(1970, 1, 1)
+    try:
+        step = pl.select(pl.lit(epoch).dt.offset_by(text) - pl.lit(epoch)).item()
+    except (pl.exceptions.PolarsError, ValueError):
+        step = None
+    if not isinstance(step, dt.timedelta) or step <= dt.timedelta(0) or any(u in text for u in ("mo", "q", "y")):
         raise DataError(
             f"--freq {freq!r} is not a duration; use a positive whole number and one of "
             "s, m, h, d, w (e.g. 1h, 30m, 1d)."
         )
-    return dt.timedelta(seconds=int(number) * units[unit])
+    return step
 
 
 def resample_counts(frame: pl.DataFrame, step: dt.timedelta) -> pl.DataFrame:
@@ -415,70 +531,43 @@ def resample_counts(frame: pl.DataFrame, step: dt.timedelta) -> pl.DataFrame:
     )
 
 
-def read_series_csv(path: Path) -> pl.DataFrame:
-    """A ``timestamp,value`` CSV as (timestamp: Datetime, value: Float64); DataError on anything else."""
-    name = path.name
-    if not path.is_file():
-        raise DataError(f"{path}: no such file; give a CSV file with columns timestamp,value.")
-    try:
-        raw = pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{name}: not a readable CSV file ({str(exc).splitlines()[0]}).") from None
-    missing = [c for c in ("timestamp", "value") if c not in raw.columns]
-    if missing:
-        raise DataError(
-            f"{name}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(found: {', '.join(repr(c) for c in raw.columns) or 'none'}); a series needs columns timestamp,value."
-        )
-    if raw.height == 0:
-        raise DataError(f"{name}: no rows; a series needs at least one timestamp,value row.")
-    parsed = raw.select(
-        pl.col("timestamp"),
-        pl.col("value"),
-        pl.col("timestamp").str.strip_chars().str.to_datetime(strict=False, time_zone="UTC").alias("ts"),
-        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("v"),
-    )
-    problems = []
-    bad_ts = parsed.filter(pl.col("ts").is_null())
-    if bad_ts.height:
-        problems.append(_bad(name, "timestamp", bad_ts["timestamp"], "no timestamp like 2015-03-01 05:00:00"))
-    bad_v = parsed.filter(pl.col("v").is_null() | ~pl.col("v").is_finite() | (pl.col("v") < 0))
-    if bad_v.height:
-        problems.append(_bad(name, "value", bad_v["value"], "no count (a finite number >= 0)"))
-    if problems:
-        raise DataError(" ".join(problems) + " Fix or remove these rows.")
-    naive = parsed["ts"].dt.replace_time_zone(None)
-    return pl.DataFrame({"timestamp": naive, "value": parsed["v"]})
-
-
-def _bad(file: str, column: str, values: pl.Series, what: str) -> str:
-    first = ", ".join(repr(v) for v in values.head(5).to_list())
-    rows = f"{values.len()} row{'s hold' if values.len() != 1 else ' holds'}"
-    return f"{file}: column '{column}': {rows} {what} (first: {first})."
-
-
 def detect_series(
     frame: pl.DataFrame,
-    freq: str = "1h",
+    freq: str | dt.timedelta = "1h",
     threshold: float = DEFAULT_THRESHOLD,
     progress: Callable[[int, int], None] | None = None,
 ) -> pl.DataFrame:
-    """Sum a ``timestamp, value`` frame into `freq` bins and score every bin.
+    """Sum a ``timestamp, value`` frame into `freq` bins, score every bin and raise alarms causally.
 
     Returns timestamp, value, expected, score (robust z, corrected for the number of
     statistics; null during warm-up), point_z, sustained_z and window (the strongest
-    window's z and length, null if none), model, alert and alert_score. `alert` marks every
-    bin an alert names: the bin itself for a point statistic, the bins of the window holding its excess for a
-    window statistic (see :meth:`SeriesScores.alarm_extent`); `alert_score` is the score of
-    the strongest alert naming the bin (null if none), which for an earlier bin of a window
-    is the window's score, not the bin's own.
+    window's z and length, null if none), model, and the alarms: `alert` is true at the bin
+    whose arrival raised an alarm (never earlier: see :mod:`tspanel.detect.alarms`),
+    `alert_score` its score, and `window_start`/`window_end` the first and last bin of the
+    excess it refers to (the bin itself for a point statistic, the hours carrying a window's
+    excess for a window statistic); all null where no alarm was raised.
     """
-    step = parse_step(freq)
+    step = parse_step(freq) if isinstance(freq, str) else freq
     binned = resample_counts(frame, step)
-    models, settings = candidate_models(binned["timestamp"], step)
-    scores = score_counts(binned["value"].to_numpy(), models, settings, threshold, progress)
+    if binned.height == 0:
+        raise DataError("the series has no rows to score.")
+    detector = SeriesDetector(binned["timestamp"].cast(pl.Datetime("us"))[0], step, threshold)
+    values = binned["value"].to_numpy()
+    n = values.size
+    report_every = max(1, n // 20)
+    for t in range(n):
+        if progress is not None and t % report_every == 0:
+            progress(t, n)
+        detector.push(float(values[t]))
+    scores = detector.scorer.scores()
     window = [step * int(k) if k else None for k in scores.window]
-    alert, alert_score = scores.alarm_extent(threshold)
+    alert = np.zeros(n, dtype=bool)
+    alert_score = np.full(n, np.nan)
+    first: list[dt.datetime | None] = [None] * n
+    last: list[dt.datetime | None] = [None] * n
+    for a in detector.alarms:
+        alert[a.index], alert_score[a.index] = True, a.score
+        first[a.index], last[a.index] = detector.timestamp(a.window_from), detector.timestamp(a.window_to)
     return binned.with_columns(
         pl.Series("expected", scores.expected).fill_nan(None),
         pl.Series("score", scores.score).fill_nan(None),
@@ -488,4 +577,6 @@ def detect_series(
         pl.Series("model", scores.model, dtype=pl.String),
         pl.Series("alert", alert),
         pl.Series("alert_score", alert_score).fill_nan(None),
+        pl.Series("window_start", first, dtype=pl.Datetime("us")).cast(binned.schema["timestamp"]),
+        pl.Series("window_end", last, dtype=pl.Datetime("us")).cast(binned.schema["timestamp"]),
     )

@@ -20,7 +20,8 @@ YOUNG_ACCOUNT_DAYS = 30
 TOP_K = 5  # "a few" content items, targets or accounts
 BASELINE_DAYS = 28  # previous days a share is compared with
 MIN_BASELINE_DAYS = 7
-MAD_TO_SD = 1.4826
+NORMAL_MAD = 0.6745  # median of |N(0, 1)|: a normal's MAD in standard deviations
+MAD_TO_SD = 1 / NORMAL_MAD  # defined once here; detect.series imports NORMAL_MAD
 
 
 @dataclass(frozen=True)

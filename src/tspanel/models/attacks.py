@@ -15,8 +15,9 @@ import param
 import polars as pl
 
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
+from tspanel.detect.hourly import hourly_alerts
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
-from tspanel.models.base import DomainModel, Finish, Unavailable
+from tspanel.models.base import DomainModel, Unavailable
 from tspanel.models.cache import RESULTS, dataset_token
 
 # Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
@@ -87,6 +88,20 @@ class AttacksModel(DomainModel):
         start, end = self.date_range()
         return restrict(alerts, start, end)
 
+    @param.depends("filters.param")
+    def hourly_alerts(self) -> pl.DataFrame | Unavailable:
+        """Alerts of the streaming series detector on each category's hourly count (tspanel.detect.hourly).
+
+        Stamped at the hour each could first have been raised, for time-to-detect in hours; needs created_at.
+        """
+        if "created_at" not in self.columns:
+            return Unavailable("hourly detection needs each flag's created_at time")
+        alerts = RESULTS.get_or_compute(
+            self._cache_key("hourly"), lambda: hourly_alerts(self.detection_flags().select("category", "created_at"))
+        )
+        start, end = self.date_range()
+        return alerts.filter(pl.col("timestamp").dt.date().is_between(start, end))
+
     @param.depends("filters.param", "method", "threshold")
     def daily_volume(self) -> pl.DataFrame:
         """date, flags, alert (any alert that day) and attack (a known attack that day; null without truth)."""
@@ -141,13 +156,3 @@ class AttacksModel(DomainModel):
             self._cache_key("comparison", start, end),
             lambda: comparison(self.detection_flags(), self.columns, self.truth(), start=start, end=end),
         )
-
-    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
-        """The frame outputs, for dashboards that gather every model's outputs in one pass."""
-        events = self.known_events()
-        return {
-            "alerts": self.alerts().lazy(),
-            "daily_volume": self.daily_volume().lazy(),
-            "known_events": events if isinstance(events, Unavailable) else events.lazy(),
-            "comparison": self.comparison().lazy(),
-        }

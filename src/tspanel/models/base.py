@@ -65,7 +65,7 @@ class DomainModel(param.Parameterized):
     def filtered(self, **kwargs: Any) -> pl.LazyFrame:
         """The flags restricted to the session's selection (see Filters.expr for the options).
 
-        In memory this is the query index (tspanel.models.rows): the days are a zero-copy
+        In memory this is the query index (tspanel.source.rows): the days are a zero-copy
         slice, only the list filters are evaluated row by row, and category, region and
         reviewer_id are Enums. In hybrid storage it lacks the text ids and hashes
         (source.COLD_COLUMNS); code that reads those filters ``self.dataset.flags`` instead.

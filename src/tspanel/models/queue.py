@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
+import numpy as np
 import param
 import polars as pl
 
-from tspanel.models import timing
+from tspanel.models import forecast, staffing, timing
 from tspanel.models.base import DomainModel, Finish, Unavailable, as_text, count_levels, first_value, share
 from tspanel.schema import HIGH_SEVERITIES, SEVERITIES, SLA_HOURS
 
 HIST_BIN_HOURS = 4
 HIST_MAX_HOURS = 72
-FORECAST_DAYS = 7
+FORECAST_DAYS = forecast.HORIZON  # kept for the benchmark engines (tspanel.bench)
 HISTORY_DAYS = 28
 
 
@@ -28,9 +28,14 @@ class QueueModel(DomainModel):
         doc="when the backlog is measured (UTC); default: midnight after the last selected day",
     )
     sla_hours = param.Number(default=SLA_HOURS, bounds=(0, None))
-    target_utilisation = param.Number(default=0.85, bounds=(0.05, 1.0), doc="planned share of capacity in use")
+    target_utilisation = param.Number(
+        default=0.85, bounds=(0.05, 1.0), doc="kept for old payloads; staffing now re-simulates the queue"
+    )
+    target_breach_pct = param.Number(
+        default=staffing.TARGET_BREACH_PCT, bounds=(0, 100), doc="at most this % of high/critical over the SLA"
+    )
 
-    @param.depends("filters.param", "as_of", "sla_hours", "target_utilisation")
+    @param.depends("filters.param", "as_of", "sla_hours", "target_utilisation", "target_breach_pct")
     def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
         return {
             "backlog": self._backlog(),
@@ -214,59 +219,120 @@ class QueueModel(DomainModel):
         )
 
     def _staffing(self) -> tuple[pl.LazyFrame, Finish]:
-        """Forecast next week's human-review intake from the last four weeks' weekday means."""
-        start, end = self.date_range()
-        history_start = max(start, end - dt.timedelta(days=HISTORY_DAYS - 1))
-        grid = (
-            pl.LazyFrame({"date": pl.date_range(history_start, end, "1d", eager=True)})
-            if end >= history_start
-            else pl.LazyFrame(schema={"date": pl.Date})
-        )
-        daily = self._reviews(start=history_start, end=end).group_by("date").agg(pl.len().alias("cases"))
-        query = grid.join(daily, on="date", how="left").with_columns(
-            pl.col("cases").fill_null(0).cast(pl.Int64), pl.col("date").dt.weekday().alias("weekday")
-        )
-        capacity = self._reviewer_table().select(
-            pl.len().alias("reviewers"), pl.col("capacity_per_day").mean().alias("mean_capacity")
-        )
-        cap_row = capacity.collect().row(0, named=True)
-        target = self.target_utilisation
+        """Reviewers needed next week: forecast with its error, then a re-simulated queue (models.staffing)."""
+        _, end = self.date_range()
+        as_of = self.as_of_time()
+        sla_hours, target = self.sla_hours, self.target_breach_pct
+        counts = self._daily_intake()
 
         def finish(frame: pl.DataFrame) -> dict[str, Any]:
-            reviewers = int(cap_row["reviewers"])
-            mean_capacity = cap_row["mean_capacity"]
-            if frame.height == 0 or not mean_capacity:
-                return {
-                    "reviewers_needed": None,
-                    "current_reviewers": reviewers,
-                    "forecast_cases_7d": None,
-                    "mean_capacity_per_day": mean_capacity,
-                    "target_utilisation": target,
-                    "history_days": frame.height,
-                    "arithmetic": "not enough data to forecast (no days or no reviewer capacity)",
-                }
-            overall = frame["cases"].mean()
-            by_weekday = dict(frame.group_by("weekday").agg(pl.col("cases").mean()).iter_rows())
-            next_days = [end + dt.timedelta(days=i) for i in range(1, FORECAST_DAYS + 1)]
-            forecast = float(sum(by_weekday.get(d.isoweekday(), overall) for d in next_days))
-            per_reviewer = FORECAST_DAYS * mean_capacity * target
-            exact = forecast / per_reviewer
-            needed = math.ceil(round(exact, 9))
+            reviewers = self._reviewer_table().collect()
+            mean_capacity = reviewers["capacity_per_day"].mean() if reviewers.height else None
+            base: dict[str, Any] = {
+                "reviewers_needed": None,
+                "current_reviewers": reviewers.height,
+                "forecast_cases_7d": None,
+                "forecast_low_80": None,
+                "forecast_high_80": None,
+                "forecast_method": None,
+                "forecast_error_pct": None,
+                "forecast_errors": None,
+                "forecast_daily": None,
+                "mean_capacity_per_day": float(mean_capacity) if mean_capacity else None,
+                "target_utilisation": self.target_utilisation,
+                "target_breach_pct": target,
+                "backlog_days": staffing.BACKLOG_DAYS,
+                "expected_breach_pct_at_roster": None,
+                "expected_backlog_at_roster": None,
+                "expected_breach_pct_recommended": None,
+                "erlang_c_reviewers": None,
+                "curve": None,
+                "history_days": frame.select(pl.col("date").n_unique()).item() if frame.height else 0,
+                "forecast_start": end + dt.timedelta(days=1),
+            }
+            fc = forecast.forecast_next_week(frame, SEVERITIES)
+            if fc is None or not mean_capacity:
+                base["arithmetic"] = (
+                    "not enough data to forecast (fewer than 7 days or no reviewer capacity)"
+                    if fc is None
+                    else "not enough data: the reviewers table has no capacity"
+                )
+                return base
+            week = staffing.Week(
+                as_of=as_of,
+                forecast=fc,
+                **self._backlog_now(as_of),
+                service_h=self._service_hours(end),
+                hour_profile=self._hour_profile(end),
+                roster=staffing.roster_from_frame(reviewers),
+                mean_capacity=float(mean_capacity),
+                headcount=reviewers.height,
+            )
+            plan = staffing.plan_staffing(week, sla_hours, target)
             return {
-                "reviewers_needed": needed,
-                "current_reviewers": reviewers,
-                "forecast_cases_7d": forecast,
-                "mean_capacity_per_day": float(mean_capacity),
-                "target_utilisation": target,
-                "history_days": frame.height,
-                "forecast_start": next_days[0],
-                "arithmetic": (
-                    f"forecast {forecast:,.0f} human-review cases over the next {FORECAST_DAYS} days "
-                    f"(mean of each weekday over the last {frame.height} days) / "
-                    f"({FORECAST_DAYS} days x {mean_capacity:.1f} cases per reviewer per day x {target:.0%} "
-                    f"target utilisation = {per_reviewer:,.1f} cases per reviewer) = {exact:.2f} "
-                    f"so {needed} reviewer{'s' if needed != 1 else ''} needed; {reviewers} on the roster"
-                ),
+                **base,
+                **plan,
+                "forecast_cases_7d": fc.total,
+                "forecast_low_80": fc.low_80,
+                "forecast_high_80": fc.high_80,
+                "forecast_method": fc.method,
+                "forecast_error_pct": fc.error_pct,
+                "forecast_errors": fc.errors,
+                "forecast_daily": fc.daily,
             }
 
-        return query, finish
+        return counts, finish
+
+    def _backlog_now(self, as_of: dt.datetime) -> dict[str, np.ndarray]:
+        """Age (hours) and severity code of every case open at `as_of`."""
+        opened, resolved = self._opened(), self._resolved()
+        frame = (
+            self._reviews(skip=("dates",))
+            .filter(opened <= pl.lit(as_of), resolved.is_null() | (resolved > pl.lit(as_of)))
+            .select(
+                ((pl.lit(as_of) - opened).dt.total_seconds(fractional=True) / 3600).alias("age"),
+                pl.col("severity").cast(pl.String),
+            )
+            .collect()
+        )
+        return {
+            "backlog_age_h": frame["age"].to_numpy().astype(np.float64),
+            "backlog_severity": np.array([SEVERITIES.index(s) for s in frame["severity"]], dtype=np.int64),
+        }
+
+    def _service_hours(self, end: dt.date) -> dict[int, np.ndarray]:
+        """Measured hands-on hours (resolved_at - assigned_at) of the last four weeks, by severity."""
+        if not self.has("assigned_at", "resolved_at"):
+            return {}
+        hours = (pl.col("resolved_at") - pl.col("assigned_at")).dt.total_seconds(fractional=True) / 3600
+        frame = (
+            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
+            .filter(hours.is_not_null(), hours >= 0, pl.col("resolved_at") <= pl.lit(self.as_of_time()))
+            .select(hours.alias("h"), pl.col("severity").cast(pl.String))
+            .tail(20_000)
+            .collect()
+        )
+        return {
+            i: frame.filter(pl.col("severity") == s)["h"].to_numpy().astype(np.float64)
+            for i, s in enumerate(SEVERITIES)
+        }
+
+    def _hour_profile(self, end: dt.date) -> np.ndarray:
+        """(weekday, UTC hour) shares of arrivals over the last four weeks; flat without timestamps."""
+        flat = np.full((7, 24), 1 / 24)
+        if not self.has("created_at"):
+            return flat
+        frame = (
+            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
+            .filter(pl.col("created_at").is_not_null())
+            .group_by(
+                (pl.col("created_at").dt.weekday() - 1).alias("dow"), pl.col("created_at").dt.hour().alias("hour")
+            )
+            .agg(pl.len().alias("n"))
+            .collect()
+        )
+        grid = np.zeros((7, 24))
+        for dow, hour, n in frame.iter_rows():
+            grid[int(dow), int(hour)] = n
+        totals = grid.sum(axis=1, keepdims=True)
+        return np.where(totals > 0, grid / np.where(totals > 0, totals, 1), flat)

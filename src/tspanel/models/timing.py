@@ -9,7 +9,9 @@ from collections.abc import Collection
 
 import polars as pl
 
-from tspanel.schema import UTC
+from tspanel.schema import UTC, resolution_hours
+
+__all__ = ["opened", "resolution_hours", "resolved"]
 
 
 def opened(columns: Collection[str]) -> pl.Expr:
@@ -27,13 +29,3 @@ def resolved(columns: Collection[str]) -> pl.Expr:
         micros = (pl.col("resolution_hrs") * 3.6e9).round().cast(pl.Int64)
         candidates.append(opened(columns) + pl.duration(microseconds=micros))
     return pl.coalesce(candidates) if candidates else pl.lit(None, dtype=UTC)
-
-
-def resolution_hours(columns: Collection[str]) -> pl.Expr:
-    """Hours to resolution: resolution_hrs, else resolved_at - created_at, else null."""
-    from_stamps = None
-    if "resolved_at" in columns and "created_at" in columns:
-        from_stamps = (pl.col("resolved_at") - pl.col("created_at")).dt.total_seconds(fractional=True) / 3600
-    if "resolution_hrs" in columns:
-        return pl.col("resolution_hrs") if from_stamps is None else pl.col("resolution_hrs").fill_null(from_stamps)
-    return from_stamps if from_stamps is not None else pl.lit(None, dtype=pl.Float64)

@@ -75,12 +75,17 @@ def build_payload(dashboard: Dashboard) -> WeeklyPayload:
         },
         "attacks": _attacks(AttacksModel(dataset, dashboard.filters.derive(start=start, end=end))),
         "staffing": {
-            "reviewers_needed": staffing["reviewers_needed"] or 0,
+            "reviewers_needed": staffing["reviewers_needed"],  # None = not enough data, never 0
             "current_reviewers": staffing["current_reviewers"],
             "forecast_cases_7d": _round(staffing["forecast_cases_7d"] or 0.0, 1),
             "mean_capacity_per_day": _round(staffing["mean_capacity_per_day"] or 0.0, 1),
             "target_utilisation": staffing["target_utilisation"],
             "arithmetic": staffing["arithmetic"],
+            "expected_breach_pct_at_roster": _round(staffing.get("expected_breach_pct_at_roster"), 1),
+            "forecast_error_pct": _round(staffing.get("forecast_error_pct"), 1),
+            "forecast_low_80": _round(staffing.get("forecast_low_80"), 0),
+            "forecast_high_80": _round(staffing.get("forecast_high_80"), 0),
+            "target_breach_pct": staffing.get("target_breach_pct"),
         },
     }
     return validate_payload(payload)

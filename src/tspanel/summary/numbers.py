@@ -124,8 +124,9 @@ def reference_values(payload: WeeklyPayload) -> set[float]:
     values += diffs + [d * 100 for d in diffs]
 
     weekly_capacity = staffing["mean_capacity_per_day"] * staffing["target_utilisation"] * 7
+    if staffing["reviewers_needed"] is not None:  # None: not enough data
+        values.append(staffing["reviewers_needed"] - staffing["current_reviewers"])
     values += [
-        staffing["reviewers_needed"] - staffing["current_reviewers"],
         staffing["forecast_cases_7d"] / 7,
         staffing["mean_capacity_per_day"] * staffing["target_utilisation"],
         weekly_capacity,

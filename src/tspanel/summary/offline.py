@@ -99,7 +99,7 @@ def _sla_risk(at_least: float) -> Callable[[WeeklyPayload], str | None]:
 
 def _staffing_risk(payload: WeeklyPayload) -> str | None:
     s = payload["staffing"]
-    if s["reviewers_needed"] <= s["current_reviewers"]:
+    if s["reviewers_needed"] is None or s["reviewers_needed"] <= s["current_reviewers"]:
         return None
     return (
         f"Understaffed: {s['reviewers_needed']} reviewers are needed for next week's forecast "
@@ -156,6 +156,18 @@ def _classifier_health(payload: WeeklyPayload) -> ClassifierHealth:
 def _staffing(payload: WeeklyPayload) -> str:
     s = payload["staffing"]
     needed, current = s["reviewers_needed"], s["current_reviewers"]
+    arithmetic = s["arithmetic"].strip()
+    if "expected_breach_pct_at_roster" in s:  # the queue re-simulation: its arithmetic says it all
+        if needed is None:
+            head = f"Not enough data to recommend a number of reviewers ({current} on the roster)."
+        elif needed > current:
+            extra = needed - current
+            head = f"Add {extra} {_reviewers(extra)}: {needed} are needed against {current} today."
+        else:
+            head = f"The roster of {current} {_reviewers(current)} meets the target; {needed} would be the fewest."
+        return f"{head} How: {arithmetic}" + ("" if arithmetic.endswith((".", "!", "?")) else ".")
+    if needed is None:
+        return f"Not enough data to recommend a number of reviewers ({current} on the roster)."
     basis = (
         f"the forecast of {s['forecast_cases_7d']:,.0f} cases over the next 7 days at "
         f"{_num(s['mean_capacity_per_day'])} cases per reviewer-day and "
@@ -168,7 +180,6 @@ def _staffing(payload: WeeklyPayload) -> str:
         head = f"The roster of {current} {_reviewers(current)} covers {basis}; {needed} would suffice."
     else:
         head = f"Keep the current {current} {_reviewers(current)}: {needed} are needed for {basis}."
-    arithmetic = s["arithmetic"].strip()
     return f"{head} Arithmetic: {arithmetic}" + ("" if arithmetic.endswith((".", "!", "?")) else ".")
 
 
@@ -188,7 +199,7 @@ def _key_metric(payload: WeeklyPayload) -> str:
         return f"Flags in {where}, to see whether the coordinated activity of {worst['date']} continues."
     if sla["breach_rate_pct"] is not None and sla["breach_rate_pct"] > 0:
         return f"The SLA breach rate, now {_pct(sla['breach_rate_pct'])} of {sla['eligible']:,} eligible cases."
-    if s["reviewers_needed"] > s["current_reviewers"]:
+    if s["reviewers_needed"] is not None and s["reviewers_needed"] > s["current_reviewers"]:
         return f"The review backlog, now {payload['queue']['backlog']:,} open cases, while staffing is short."
     top = payload["top_category"]
     if top is not None:

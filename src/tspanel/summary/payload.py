@@ -3,22 +3,32 @@
 Both the Claude prompt and the offline summary read only this payload, so it is
 the single place numbers come from, and the number check compares against it.
 It also arrives as JSON from files (`tspanel report --payload`), hence the
-validator with messages that name the field to fix.
+validation with messages that name the field to fix.
+
+The pydantic models (`WeeklyFacts` and its parts) are the contract: `validate_payload`
+checks a dict against them. The TypedDicts are the same shape as plain dicts, which is
+how every consumer reads the payload; tests/test_summary_models.py keeps the two in step.
+Unknown keys are allowed at every level, so a producer can add facts (e.g. more staffing
+detail) before the consumers read them; a fact the summary relies on gets a field here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, cast, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
 from tspanel.errors import DataError
 
 ClassifierState = Literal["healthy", "warning", "alert", "no data"]
-CLASSIFIER_STATES: tuple[str, ...] = ("healthy", "warning", "alert", "no data")
+CLASSIFIER_STATES: tuple[str, ...] = get_args(ClassifierState)
+
+
+# --------------------------------------------------------------------------- the dict shapes
 
 
 class WeekRange(TypedDict):
@@ -71,12 +81,18 @@ class AttackFacts(TypedDict):
 
 
 class StaffingFacts(TypedDict):
-    reviewers_needed: int
+    reviewers_needed: int | None  # None: not enough data (never 0)
     current_reviewers: int
     forecast_cases_7d: float
     mean_capacity_per_day: float
     target_utilisation: float
     arithmetic: str
+    # From the queue re-simulation (tspanel.models.staffing); absent in payloads written before it.
+    expected_breach_pct_at_roster: NotRequired[float | None]
+    forecast_error_pct: NotRequired[float | None]
+    forecast_low_80: NotRequired[float | None]
+    forecast_high_80: NotRequired[float | None]
+    target_breach_pct: NotRequired[float | None]
 
 
 class WeeklyPayload(TypedDict):
@@ -92,53 +108,157 @@ class WeeklyPayload(TypedDict):
     staffing: StaffingFacts
 
 
-# Field kinds understood by the validator below.
-_INT, _NUM, _OPT_NUM, _STR, _OPT_STR, _DATE = "int", "number", "number|null", "str", "str|null", "date"
+# --------------------------------------------------------------------------- the contract
 
-_WEEK = {"start": _DATE, "end": _DATE, "previous_start": _DATE, "previous_end": _DATE}
-_TOTALS = {"flags": _INT, "previous_flags": _INT, "change_pct": _OPT_NUM, "auto_blocked": _INT, "human_review": _INT}
-_CATEGORY = {"category": _STR, "flags": _INT, "previous_flags": _INT, "change_pct": _OPT_NUM}
-_SLA = {"breach_rate_pct": _OPT_NUM, "breaches": _INT, "eligible": _INT, "sla_hours": _INT}
-_QUEUE = {"backlog": _INT, "oldest_open_hours": _OPT_NUM}
-_CLASSIFIER = {"score": _OPT_NUM, "rolling_score": _OPT_NUM, "baseline": _NUM, "threshold": _NUM, "state": _STR}
-_ATTACK = {"date": _DATE, "category": _OPT_STR, "score": _NUM}
-_STAFFING = {
-    "reviewers_needed": _INT,
-    "current_reviewers": _INT,
-    "forecast_cases_7d": _NUM,
-    "mean_capacity_per_day": _NUM,
-    "target_utilisation": _NUM,
-    "arithmetic": _STR,
-}
+
+def _iso_date(value: object) -> str:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            dt.date.fromisoformat(value)
+            return value
+        except ValueError:
+            pass
+    raise ValueError("expected a date as YYYY-MM-DD")  # the only value_error of the model: see _message
+
+
+IsoDate = Annotated[str, PlainValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+Count = Annotated[int, Field(ge=0)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Facts(BaseModel):
+    # strict: "1234" is not a count and true is not a number; extra: newer producers add facts
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class WeekModel(_Facts):
+    start: IsoDate
+    end: IsoDate
+    previous_start: IsoDate
+    previous_end: IsoDate
+
+
+class TotalsModel(_Facts):
+    flags: Count
+    previous_flags: Count
+    change_pct: Number | None
+    auto_blocked: Count
+    human_review: Count
+
+
+class CategoryChangeModel(_Facts):
+    category: str
+    flags: Count
+    previous_flags: Count
+    change_pct: Number | None
+
+
+class SlaModel(_Facts):
+    breach_rate_pct: Number | None
+    breaches: Count
+    eligible: Count
+    sla_hours: Count
+
+
+class QueueModel(_Facts):
+    backlog: Count
+    oldest_open_hours: Number | None
+
+
+class ClassifierModel(_Facts):
+    score: Number | None
+    rolling_score: Number | None
+    baseline: Number
+    threshold: Number
+    state: ClassifierState
+
+
+class AttackModel(_Facts):
+    date: IsoDate
+    category: str | None
+    score: Number
+    signals: dict[str, Number]
+
+
+class StaffingModel(_Facts):
+    reviewers_needed: Count | None  # None: not enough data (never 0)
+    current_reviewers: Count
+    forecast_cases_7d: Number
+    mean_capacity_per_day: Number
+    target_utilisation: Number
+    arithmetic: str
+    # From the queue re-simulation (tspanel.models.staffing); absent in payloads written before it.
+    expected_breach_pct_at_roster: Number | None = None
+    forecast_error_pct: Number | None = None
+    forecast_low_80: Number | None = None
+    forecast_high_80: Number | None = None
+    target_breach_pct: Number | None = None
+
+
+class WeeklyFacts(_Facts):
+    """The week's facts as `build_payload` writes them and `tspanel report --payload` reads them."""
+
+    dataset: str
+    week: WeekModel
+    totals: TotalsModel
+    categories: list[CategoryChangeModel]
+    top_category: str | None
+    sla: SlaModel
+    queue: QueueModel
+    classifier: ClassifierModel
+    attacks: list[AttackModel]
+    staffing: StaffingModel
 
 
 def validate_payload(data: object) -> WeeklyPayload:
-    """Return `data` as a WeeklyPayload, or raise DataError naming the first field to fix.
+    """Return `data` itself (extra keys and all) once it meets WeeklyFacts; else raise DataError
+    naming the first field to fix, e.g. ``payload.totals.flags: expected an integer, got '1234'``."""
+    try:
+        WeeklyFacts.model_validate(data)
+    except ValidationError as exc:
+        raise DataError(_message(exc.errors()[0])) from None
+    return cast(WeeklyPayload, data)
 
-    Extra keys are ignored so a newer producer can add facts without breaking this.
-    """
-    root = _mapping(data, "payload")
-    _scalar(root, "dataset", _STR, "payload")
-    _fields(root, "week", _WEEK)
-    _fields(root, "totals", _TOTALS)
-    for where, item in _items(root, "categories"):
-        _check_fields(_mapping(item, where), _CATEGORY, where)
-    _scalar(root, "top_category", _OPT_STR, "payload")
-    _fields(root, "sla", _SLA)
-    _fields(root, "queue", _QUEUE)
-    classifier = _fields(root, "classifier", _CLASSIFIER)
-    if classifier["state"] not in CLASSIFIER_STATES:
-        raise DataError(
-            f"payload.classifier.state: {classifier['state']!r} is not one of {', '.join(CLASSIFIER_STATES)}"
-        )
-    for where, item in _items(root, "attacks"):
-        attack = _mapping(item, where)
-        _check_fields(attack, _ATTACK, where)
-        signals = _mapping(_required(attack, "signals", where), f"{where}.signals")
-        for name in signals:
-            _scalar(signals, name, _NUM, f"{where}.signals")
-    _fields(root, "staffing", _STAFFING)
-    return cast(WeeklyPayload, root)
+
+def _message(error: Any) -> str:
+    loc, value, kind = tuple(error["loc"]), error["input"], error["type"]
+    name = "payload" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    nullable = _nullable(loc)
+    expected = {
+        "int_type": "an integer",
+        "float_type": "a number",
+        "string_type": "a string",
+        "list_type": "a list",
+        "dict_type": "an object",
+        "model_type": "an object",
+        "model_attributes_type": "an object",
+    }
+    if kind == "missing":
+        return f"{name}: missing"
+    if kind in expected:
+        return f"{name}: expected {expected[kind]}{' or null' if nullable else ''}, got {_kind(value)}"
+    if kind == "greater_than_equal":
+        return f"{name}: expected a count of 0 or more, got {value}"
+    if kind == "finite_number":
+        return f"{name}: expected a finite number, got {value}"
+    if kind == "literal_error":
+        return f"{name}: {value!r} is not one of {', '.join(CLASSIFIER_STATES)}"
+    if kind == "value_error":  # raised by _iso_date
+        return f"{name}: expected a date as YYYY-MM-DD, got {_kind(value)}"
+    return f"{name}: {error['msg']}, got {_kind(value)}"
+
+
+def _nullable(loc: tuple[Any, ...]) -> bool:
+    """Whether the field at ``loc`` accepts null (for "expected a number or null")."""
+    annotation: Any = WeeklyFacts
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and part in annotation.model_fields:
+            annotation = annotation.model_fields[part].annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return False
+    return type(None) in get_args(annotation)
 
 
 def load_payload(path: Path) -> WeeklyPayload:
@@ -157,71 +277,6 @@ def load_payload(path: Path) -> WeeklyPayload:
         return validate_payload(data)
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
-
-
-def _mapping(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise DataError(f"{where}: expected an object, got {_kind(value)}")
-    return cast(dict[str, Any], value)
-
-
-def _required(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
-        raise DataError(f"{where}.{key}: missing")
-    return obj[key]
-
-
-def _fields(root: dict[str, Any], key: str, spec: dict[str, str]) -> dict[str, Any]:
-    where = f"payload.{key}"
-    obj = _mapping(_required(root, key, "payload"), where)
-    _check_fields(obj, spec, where)
-    return obj
-
-
-def _check_fields(obj: dict[str, Any], spec: dict[str, str], where: str) -> None:
-    for key, kind in spec.items():
-        _scalar(obj, key, kind, where)
-
-
-def _items(root: dict[str, Any], key: str) -> list[tuple[str, object]]:
-    value = _required(root, key, "payload")
-    if not isinstance(value, list):
-        raise DataError(f"payload.{key}: expected a list, got {_kind(value)}")
-    return [(f"payload.{key}[{i}]", item) for i, item in enumerate(value)]
-
-
-def _scalar(obj: dict[str, Any], key: str, kind: str, where: str) -> None:
-    value = _required(obj, key, where)
-    name = f"{where}.{key}"
-    if value is None and kind.endswith("|null"):
-        return
-    if kind == _INT:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DataError(f"{name}: expected an integer, got {_kind(value)}")
-        if value < 0:
-            raise DataError(f"{name}: expected a count of 0 or more, got {value}")
-    elif kind in (_NUM, _OPT_NUM):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            expected = "a number or null" if kind == _OPT_NUM else "a number"
-            raise DataError(f"{name}: expected {expected}, got {_kind(value)}")
-        if not math.isfinite(value):
-            raise DataError(f"{name}: expected a finite number, got {value}")
-    elif kind in (_STR, _OPT_STR):
-        if not isinstance(value, str):
-            expected = "a string or null" if kind == _OPT_STR else "a string"
-            raise DataError(f"{name}: expected {expected}, got {_kind(value)}")
-    elif kind == _DATE and not _is_iso_date(value):
-        raise DataError(f"{name}: expected a date as YYYY-MM-DD, got {_kind(value)}")
-
-
-def _is_iso_date(value: object) -> bool:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _kind(value: object) -> str:

@@ -27,7 +27,21 @@ ML_SCORE_CONCENTRATION = 14.0  # Beta(a + b): spread of single scores around the
 AUTO_BLOCK_MIN_SCORE = 0.72  # below this the classifier may not block; the case goes to a human
 
 DEFAULT_REVIEWERS = 20
-REVIEWER_CAPACITY = (40, 70)  # cases a day, inclusive
+# Cases of average work a reviewer closes in one shift: LOW + k * STEP for k drawn in 0..30.
+# Calibrated with the rota below so the queue, not a formula, yields the reference SLA figure.
+REVIEWER_CAPACITY = (7.5, 13.5)
+# Rota of each team, dealt to its reviewers in order: (working days, local shift start hour).
+# Weekends are covered by fewer people than weekdays, as in most T&S teams.
+ROTA: tuple[tuple[str, float], ...] = (
+    ("Mon,Tue,Wed,Thu,Fri", 8.0),
+    ("Wed,Thu,Fri,Sat,Sun", 10.0),
+    ("Mon,Tue,Wed,Thu,Fri", 12.0),
+    ("Mon,Tue,Wed,Thu,Fri", 9.0),
+    ("Fri,Sat,Sun,Mon,Tue", 11.0),
+    ("Mon,Tue,Wed,Thu,Fri", 10.0),
+    ("Mon,Tue,Wed,Thu,Fri", 8.0),
+    ("Tue,Wed,Thu,Fri,Sat", 12.0),
+)
 WARMUP_DAYS = 14  # no attack before this day, so detectors have history to learn from
 ATTACK_DAYS_PER_EVENT = 1.8  # 5 events -> 9 attack days
 MIN_GAP_DAYS = 7  # quiet days between two attacks, so one campaign does not hide in the last one's baseline
@@ -87,11 +101,11 @@ ACTION_BY_SEVERITY: tuple[tuple[float, float, float, float], ...] = (
     (0.020, 0.058, 0.516, 0.406),
 )
 
-# Median hours from flag to resolution of a human-review case, by severity.
-RESOLUTION_MEDIAN_HRS: tuple[float, ...] = (20.0, 14.0, 8.5, 5.45)
-RESOLUTION_SIGMA = 1.0  # log-normal spread
-WEEKEND_SLOWDOWN = 1.35  # cases created on Sat/Sun wait longer
-LOAD_ELASTICITY = 0.6  # resolution time grows with the day's volume / normal volume to this power
+# Hands-on work of a human-review case (hours of a standard reviewer), log-normal by severity.
+# Waiting, not work, makes up most of `resolution_hrs`: it comes out of the queue simulation.
+WORK_MEDIAN_HRS: tuple[float, ...] = (0.45, 0.5, 0.6, 0.7)
+SERVICE_SIGMA = 0.5
+MEAN_CASE_HOURS = 0.64  # mean work of a case over the default severity mix: capacity -> work rate
 
 APPEAL_RATE: tuple[float, ...] = (0.0, 0.03, 0.05, 0.08)  # by action
 OVERTURN_RATE: tuple[float, ...] = (0.0, 0.20, 0.12, 0.15)  # by action, before the score effect
@@ -114,14 +128,20 @@ class WorldConfig:
     old_account_attack_share: float = 0.0
     organic_surges: int = 0
     n_attacks: int = 5
+    reviewers: int | None = None  # default: 20, scaled with `flags`
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise TspanelError(f"seed must be a non-negative integer (got {self.seed!r})")
         if not isinstance(self.days, int) or self.days < 1:
             raise TspanelError(f"days must be a positive number of days (got {self.days!r})")
-        if self.days > 36_600:
-            raise TspanelError(f"days must be at most 36600 (100 years); got {self.days}")
+        from tspanel.validate import MAX_SPAN_ENV, max_span_days  # the contract's longest span
+
+        if self.days > (longest := max_span_days()):
+            raise TspanelError(
+                f"days must be at most {longest} (the longest span the data contract accepts, {MAX_SPAN_ENV}); "
+                f"got {self.days}"
+            )
         if not isinstance(self.start, dt.date) or isinstance(self.start, dt.datetime):
             raise TspanelError(f"start must be a date (got {self.start!r})")
         if self.flags is not None and (not isinstance(self.flags, int) or self.flags < 1):
@@ -140,6 +160,10 @@ class WorldConfig:
             raise TspanelError(f"old_account_attack_share must be between 0 and 1 (got {share!r})")
         if not isinstance(self.organic_surges, int) or self.organic_surges < 0:
             raise TspanelError(f"organic_surges must be a non-negative integer (got {self.organic_surges!r})")
+        if self.reviewers is not None and (
+            isinstance(self.reviewers, bool) or not isinstance(self.reviewers, int) or self.reviewers < 1
+        ):
+            raise TspanelError(f"reviewers must be a positive number of reviewers (got {self.reviewers!r})")
         if not isinstance(self.n_attacks, int) or self.n_attacks < 0:
             raise TspanelError(f"n_attacks must be a non-negative integer (got {self.n_attacks!r})")
 

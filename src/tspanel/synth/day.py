@@ -6,6 +6,7 @@ Seeding per day (not per chunk) is what makes the output independent of the chun
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -26,6 +27,7 @@ from tspanel.synth.plan import (
     Plan,
     old_account_age0,
 )
+from tspanel.synth.queue import DayQueue
 
 N_CAT = len(c.CATEGORIES)
 HUMAN_REVIEW = schema.ACTIONS.index("human_review")
@@ -43,7 +45,7 @@ _YOUNG = np.array([p.young_share for p in c.CATEGORIES])
 _VIRAL = np.array([p.viral_share for p in c.CATEGORIES])
 _BLOCK_BOOST = np.array([p.auto_block_boost for p in c.CATEGORIES])
 _ACTION_P = np.array(c.ACTION_BY_SEVERITY)
-_MEDIAN_HRS = np.array(c.RESOLUTION_MEDIAN_HRS)
+_WORK_MEDIAN_HRS = np.array(c.WORK_MEDIAN_HRS)
 _APPEAL = np.array(c.APPEAL_RATE)
 _OVERTURN = np.array(c.OVERTURN_RATE)
 
@@ -85,8 +87,12 @@ def _timestamps(seconds: np.ndarray, missing: np.ndarray | None = None) -> pl.Se
     return _nullable(micros, missing, pl.Int64).cast(schema.UTC)
 
 
-def day_flags(plan: Plan, day: int) -> pl.DataFrame:
-    """All flags of day `day` (0-based) of the plan's world, sorted by created_at."""
+def day_draws(plan: Plan, day: int, ids: bool = True) -> dict[str, Any]:
+    """Every random draw of day `day` (0-based), in the fixed order that makes the world.
+
+    `ids=False` skips the id hashing (no random draws) for the queue's first pass, which only
+    needs the human-review arrivals.
+    """
     cfg = plan.config
     seed = cfg.seed
     rng = np.random.default_rng([seed, STREAM_DAY, day])
@@ -143,12 +149,14 @@ def day_flags(plan: Plan, day: int) -> pl.DataFrame:
     viral = rng.random(n) < _VIRAL[cat]
     rank = np.floor(VIRAL_RANKS * rng.random(n) ** 5).astype(np.int64)
     period = (day + cat) // 3  # a popular item circulates for about three days
-    content[viral] = mix64(seed, NS_CONTENT_VIRAL, cat[viral], period[viral], rank[viral])
+    if ids:
+        content[viral] = mix64(seed, NS_CONTENT_VIRAL, cat[viral], period[viral], rank[viral])
 
     target = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
     popular = rng.random(n) < POPULAR_TARGET_SHARE
     target_idx = np.floor(plan.n_popular_targets * rng.random(n) ** 3).astype(np.int64)
-    target[popular] = mix64(seed, NS_TARGET, target_idx[popular])
+    if ids:
+        target[popular] = mix64(seed, NS_TARGET, target_idx[popular])
 
     # Campaign traffic: own region, bursts, its accounts, templates and targets.
     for a in active:
@@ -168,39 +176,68 @@ def day_flags(plan: Plan, day: int) -> pl.DataFrame:
         created[rows] = a.account_created[who]
         template = rng.integers(0, a.n_templates, size=m)
         shared = rng.random(m) < profile.content_share
-        content[rows[shared]] = mix64(seed, NS_CONTENT_ATTACK, a.index, template[shared])
+        if ids:
+            content[rows[shared]] = mix64(seed, NS_CONTENT_ATTACK, a.index, template[shared])
         victim = rng.integers(0, a.n_targets, size=m)
         hit = rng.random(m) < profile.target_share
-        target[rows[hit]] = mix64(seed, NS_TARGET_ATTACK, a.index, victim[hit])
+        if ids:
+            target[rows[hit]] = mix64(seed, NS_TARGET_ATTACK, a.index, victim[hit])
 
-    # Human review: a reviewer of the region's team, time to resolution, the end-of-data backlog.
+    # Human review: the reviewer pick and the case's work come from these draws (the queue
+    # simulation turns them into times); `wait` is no longer used but still drawn, so that the
+    # appeal draws after it, and every other column, stay those of the earlier version.
     hr = action == HUMAN_REVIEW
-    reviewer = np.full(n, -1, dtype=np.int64)
     u_rev = rng.random(n)
-    for r in range(len(c.REGIONS)):
-        members = np.flatnonzero(plan.reviewer_team == r)
-        cap = plan.reviewer_capacity[members]
-        m = hr & (region == r)
-        reviewer[m] = members[np.searchsorted(np.cumsum(cap / cap.sum())[:-1], u_rev[m], side="right")]
-    weekday = (cfg.start.weekday() + day) % 7
-    slow = c.WEEKEND_SLOWDOWN if weekday >= 5 else 1.0
-    normal = plan.scale * plan.rates[day].sum()
-    load = max(1.0, n / normal) ** c.LOAD_ELASTICITY if normal > 0 else 1.0
-    speed = np.sqrt(np.mean(c.REVIEWER_CAPACITY) / plan.reviewer_capacity[np.maximum(reviewer, 0)])
-    hours = _MEDIAN_HRS[sev] * np.exp(c.RESOLUTION_SIGMA * rng.standard_normal(n)) * slow * load * speed
-    units = np.maximum(1, np.round(hours * 100)).astype(np.int64)
-    wait = rng.beta(1.5, 4.0, size=n)
+    z_work = rng.standard_normal(n)
+    rng.beta(1.5, 4.0, size=n)
+    u_appeal = rng.random(n)
+    u_overturn = rng.random(n)
+    return {
+        "n": n, "cat": cat, "atk": atk, "coord": coord, "region": region, "secs": secs, "sev": sev,
+        "score": score, "action": action, "account": account, "created": created, "content": content,
+        "target": target, "hr": hr, "u_rev": u_rev, "z_work": z_work, "u_appeal": u_appeal,
+        "u_overturn": u_overturn,
+    }  # fmt: skip
+
+
+def case_work(sev: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Standard hours of work of each case: log-normal around its severity's median."""
+    return _WORK_MEDIAN_HRS[sev] * np.exp(c.SERVICE_SIGMA * z)
+
+
+def day_flags(plan: Plan, day: int, queue: DayQueue, draws: dict[str, Any] | None = None) -> pl.DataFrame:
+    """All flags of day `day` (0-based) of the plan's world, sorted by created_at.
+
+    `queue` holds the simulated start, end (epoch seconds, NaN if not reached) and reviewer of
+    the day's human-review cases, in draw order. `draws`: the day's `day_draws` if already made.
+    """
+    cfg = plan.config
+    seed = cfg.seed
+    d = draws if draws is not None else day_draws(plan, day)
+    n = d["n"]
+    cat, atk, coord, region, secs, sev = d["cat"], d["atk"], d["coord"], d["region"], d["secs"], d["sev"]
+    score, action, account, created = d["score"], d["action"], d["account"], d["created"]
+    content, target, hr = d["content"], d["target"], d["hr"]
+
     created_s = plan.start_s + day * 86_400 + secs
+    reviewer = np.full(n, -1, dtype=np.int64)
+    start_s = np.full(n, np.nan)
+    end_s = np.full(n, np.nan)
+    reviewer[hr] = queue.reviewer
+    start_s[hr] = queue.start_s
+    end_s[hr] = queue.end_s
+    unassigned = hr & ~(start_s < plan.end_s)
+    open_ = hr & ~(end_s <= plan.end_s)
+    # Resolution times are whole multiples of 36 s (0.01 h), so hours print exactly.
+    units = np.maximum(1, np.round((np.nan_to_num(end_s) - created_s) / SECONDS_PER_CASE_UNIT)).astype(np.int64)
     resolved_s = created_s + SECONDS_PER_CASE_UNIT * units
-    assigned_s = created_s + np.floor(SECONDS_PER_CASE_UNIT * units * wait).astype(np.int64)
-    open_ = hr & (resolved_s > plan.end_s)
-    unassigned = hr & (assigned_s > plan.end_s)
+    assigned_s = np.minimum(np.maximum(np.floor(np.nan_to_num(start_s)), created_s), resolved_s).astype(np.int64)
 
     # Appeals of decided cases; low-score blocks are overturned more often.
     decided = ~open_
-    appealed = decided & (rng.random(n) < _APPEAL[action] * np.where(coord, 0.15, 1.0))
+    appealed = decided & (d["u_appeal"] < _APPEAL[action] * np.where(coord, 0.15, 1.0))
     overturn_p = _OVERTURN[action] * (1.0 + 3.0 * np.maximum(0.0, 0.85 - score))
-    overturned = appealed & (rng.random(n) < overturn_p)
+    overturned = appealed & (d["u_overturn"] < overturn_p)
 
     order = np.argsort(secs, kind="stable")
     cat, sev, action, score, reviewer, hr, atk, coord = (

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from tspanel.errors import TspanelError
+from tspanel.queue_sim import SHIFT_HOURS, Roster, parse_working_days
 from tspanel.synth import config as c
 from tspanel.synth.ids import mix64, unit_interval
 
@@ -102,8 +103,7 @@ class Plan:
     attacks: tuple[Attack, ...]
     surges: tuple[Surge, ...]
     reviewers: pl.DataFrame
-    reviewer_team: np.ndarray  # region index of each reviewer
-    reviewer_capacity: np.ndarray
+    roster: Roster  # teams, speeds and shifts of the reviewers, for the queue simulation
     n_old_accounts: int
     young_block: int
     n_popular_targets: int
@@ -198,9 +198,10 @@ def _lifts(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray
     return lo + (hi - lo) * (strata + rng.random(n)) / max(n, 1)
 
 
-def _reviewers(config: c.WorldConfig, scale: float) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def _reviewers(config: c.WorldConfig, scale: float) -> tuple[pl.DataFrame, Roster]:
     rng = np.random.default_rng([config.seed, STREAM_REVIEWERS])
-    n = max(len(c.REGIONS), round(c.DEFAULT_REVIEWERS * scale))
+    n = config.reviewers or max(len(c.REGIONS), round(c.DEFAULT_REVIEWERS * scale))
+    n = max(n, len(c.REGIONS))
     share = np.array(c.REGION_SHARE) * n
     per_team = np.maximum(np.floor(share).astype(int), 1)
     while per_team.sum() < n:  # largest remainder
@@ -209,8 +210,9 @@ def _reviewers(config: c.WorldConfig, scale: float) -> tuple[pl.DataFrame, np.nd
         per_team[np.argmax(per_team - share)] -= 1
     team = np.repeat(np.arange(len(c.REGIONS)), per_team)
     lo, hi = c.REVIEWER_CAPACITY
-    capacity = rng.integers(lo, hi + 1, size=n).astype(np.float64)
-    experience = capacity + rng.normal(0.0, 5.0, size=n)
+    level = rng.integers(0, 31, size=n)  # 0..30: the draw of the earlier version, so names stay
+    capacity = lo + (hi - lo) * level / 30.0
+    experience = 40.0 + level + rng.normal(0.0, 5.0, size=n)
     seniority = np.where(experience >= 62, "senior", np.where(experience >= 50, "mid", "junior"))
     combos = len(FIRST_NAMES) * len(LAST_NAMES)
     order = rng.permutation(combos)
@@ -219,6 +221,18 @@ def _reviewers(config: c.WorldConfig, scale: float) -> tuple[pl.DataFrame, np.nd
         k = int(order[i % combos])
         name = f"{FIRST_NAMES[k // len(LAST_NAMES)]} {LAST_NAMES[k % len(LAST_NAMES)]}"
         names.append(name if i < combos else f"{name} {i // combos + 1}")
+    # Rota: dealt in order within each team; shift starts are local hours turned into UTC.
+    position = np.arange(n) - np.searchsorted(team, team)
+    rota = [c.ROTA[k % len(c.ROTA)] for k in position]
+    offsets = np.array(c.REGION_UTC_OFFSET)[team]
+    shift_start = (np.array([start for _, start in rota]) - offsets) % 24.0
+    working = [days for days, _ in rota]
+    roster = Roster(
+        team=np.zeros(n, dtype=np.int64),  # one pool: any reviewer on shift takes any case
+        rate=capacity * c.MEAN_CASE_HOURS / SHIFT_HOURS,
+        shift_start=shift_start,
+        working_days=np.array([parse_working_days(w) for w in working]),
+    )
     width = max(2, len(str(n)))
     frame = pl.DataFrame(
         {
@@ -227,9 +241,11 @@ def _reviewers(config: c.WorldConfig, scale: float) -> tuple[pl.DataFrame, np.nd
             "team": pl.Series(np.array(c.REGIONS)[team].tolist(), dtype=pl.Categorical),
             "capacity_per_day": capacity,
             "seniority": seniority.tolist(),
+            "shift_start_utc": shift_start,
+            "working_days": working,
         }
     )
-    return frame, team, capacity
+    return frame, roster
 
 
 def _attack_accounts(
@@ -314,7 +330,7 @@ def make_plan(config: c.WorldConfig) -> Plan:
             )
         )
 
-    reviewers, team, capacity = _reviewers(config, scale)
+    reviewers, roster = _reviewers(config, scale)
     start_s = int(dt.datetime.combine(config.start, dt.time(), tzinfo=dt.UTC).timestamp())
     return Plan(
         config=config,
@@ -324,8 +340,7 @@ def make_plan(config: c.WorldConfig) -> Plan:
         attacks=tuple(attacks),
         surges=surges,
         reviewers=reviewers,
-        reviewer_team=team,
-        reviewer_capacity=capacity,
+        roster=roster,
         n_old_accounts=n_old,
         young_block=min(max(100, round(YOUNG_ACCOUNTS_PER_DAY * scale)), DAY_SHIFT),
         n_popular_targets=max(100, round(POPULAR_TARGETS * scale)),

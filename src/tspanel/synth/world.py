@@ -9,8 +9,9 @@ import polars as pl
 
 from tspanel.errors import TspanelError
 from tspanel.synth.config import WorldConfig
-from tspanel.synth.day import day_flags
+from tspanel.synth.day import day_draws, day_flags
 from tspanel.synth.plan import Plan, attacks_frame, make_plan
+from tspanel.synth.queue import simulate_world_queue
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ def expected_flags(config: WorldConfig) -> float:
 def plan_chunks(plan: Plan, chunk_days: int) -> Iterator[pl.DataFrame]:
     """Flags of an already-made plan, `chunk_days` days at a time."""
     days = plan.config.days
+    queue = simulate_world_queue(plan)
     for first in range(0, days, chunk_days):
-        frames = [day_flags(plan, d) for d in range(first, min(first + chunk_days, days))]
+        frames = [day_flags(plan, d, queue.day(d)) for d in range(first, min(first + chunk_days, days))]
         yield pl.concat(frames, how="vertical")
 
 
@@ -48,5 +50,9 @@ def generate_world(config: WorldConfig | None = None) -> World:
     """Generate a whole world in memory (the default one: 90 days, about 42,000 flags)."""
     config = config if config is not None else WorldConfig()
     plan = make_plan(config)
-    flags = pl.concat(list(plan_chunks(plan, config.days)), how="vertical")
+    # In memory the days' draws are kept between the queue pass and the frames (no replay).
+    draws = [day_draws(plan, d) for d in range(config.days)]
+    queue = simulate_world_queue(plan, draws)
+    frames = [day_flags(plan, d, queue.day(d), draws[d]) for d in range(config.days)]
+    flags = pl.concat(frames, how="vertical")
     return World(flags=flags, reviewers=plan.reviewers, attacks=attacks_frame(plan), config=config)

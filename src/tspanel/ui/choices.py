@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +31,24 @@ class Choices:
         return f"{name} ({reviewer_id})" if name and name != reviewer_id else reviewer_id
 
 
-@functools.cache
+# Per dataset object, held weakly: the entry dies with its dataset. (A functools.cache
+# keyed on the dataset kept every dataset ever loaded alive, with its spill files.)
+_CHOICES: weakref.WeakKeyDictionary[Any, Choices] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
 def choices_for(dataset: Any) -> Choices:
-    """Filter values of ``dataset`` (cached per dataset object: datasets are shared, never copied)."""
+    """Filter values of ``dataset``, computed once per dataset object (datasets are shared, never copied)."""
+    with _LOCK:
+        cached = _CHOICES.get(dataset)
+    if cached is not None:
+        return cached
+    choices = _compute(dataset)
+    with _LOCK:
+        return _CHOICES.setdefault(dataset, choices)
+
+
+def _compute(dataset: Any) -> Choices:
     reviewers = dataset.reviewers.collect()
     ids = [str(v) for v in reviewers["reviewer_id"].cast(pl.String).to_list()]
     names: dict[str, str] = {}

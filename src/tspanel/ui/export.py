@@ -7,26 +7,9 @@ from typing import Any
 
 import polars as pl
 
-# A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
-# (OWASP "CSV injection"); tab and carriage return are included for the same reason.
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+from tspanel.csvsafe import FORMULA_PREFIXES, neutralise_formulas
 
-
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """String cells that a spreadsheet would evaluate get a leading apostrophe."""
-    risky = [name for name, dtype in frame.schema.items() if dtype in (pl.String, pl.Categorical) or dtype == pl.Enum]
-    if not risky:
-        return frame
-    exprs = []
-    for name in risky:
-        text = pl.col(name).cast(pl.String)
-        exprs.append(
-            pl.when(pl.any_horizontal([text.str.starts_with(p) for p in FORMULA_PREFIXES]))
-            .then(pl.lit("'") + text)
-            .otherwise(text)
-            .alias(name)
-        )
-    return frame.with_columns(exprs)
+__all__ = ["FORMULA_PREFIXES", "csv_buffer", "neutralise_formulas", "to_csv"]
 
 
 def to_csv(data: pl.DataFrame | dict[str, Any]) -> str:
@@ -37,8 +20,12 @@ def to_csv(data: pl.DataFrame | dict[str, Any]) -> str:
 
 
 def csv_buffer(data: pl.DataFrame | dict[str, Any]) -> io.BytesIO:
-    """What a download button serves: UTF-8 with a BOM so Excel picks the encoding."""
-    return io.BytesIO(("\ufeff" + to_csv(data)).encode("utf-8"))
+    """What a download button serves: UTF-8 with a BOM so Excel picks the encoding.
+
+    NUL (which Parquet strings may hold) becomes U+FFFD: CSV readers stop at a NUL or refuse
+    the file ("line contains NUL"), and the replacement still shows a character was there.
+    """
+    return io.BytesIO(("\ufeff" + to_csv(data).replace("\x00", "\ufffd")).encode("utf-8"))
 
 
 def _plain(value: Any) -> Any:

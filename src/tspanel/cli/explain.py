@@ -1,0 +1,154 @@
+"""`tspanel detect --explain DATE CATEGORY [--json] [--case OUT_DIR]`: the evidence behind an alert.
+
+Kept apart from cli/detect.py (which only registers these options and hands over), so the
+detection command and the investigation command change independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from tspanel.cli._common import iso_date
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The investigation options of `tspanel detect`."""
+    parser.add_argument(
+        "--explain",
+        nargs=2,
+        metavar=("DATE", "CATEGORY"),
+        help="print the evidence of coordination for one day and category (an alert, or any other day): "
+        "top accounts, shared content and targets, account ages, the hour profile and the region split, "
+        "each against the category's previous 28 days",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --explain: look at N days from DATE (default 1)",
+    )
+    parser.add_argument(
+        "--case",
+        type=Path,
+        metavar="OUT_DIR",
+        help="with --explain: write the case for investigators to OUT_DIR: one JSON with the alert, its "
+        "evidence and its flag ids, and a CSV of the flags",
+    )
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from tspanel.cli._common import open_dataset
+    from tspanel.errors import TspanelError
+    from tspanel.models.evidence import explain
+
+    if args.explain is None:
+        raise TspanelError("--case needs --explain DATE CATEGORY: which day and category to write up")
+    text_date, category = args.explain
+    try:
+        start = iso_date(text_date)
+    except argparse.ArgumentTypeError as exc:
+        raise TspanelError(f"--explain: {exc}") from None
+    if args.days < 1:
+        raise TspanelError(f"--days must be 1 or more (got {args.days})")
+    if args.series is not None:
+        raise TspanelError("--explain works on a dataset (--data), not on --series")
+    if args.case is not None and args.case.exists() and not args.case.is_dir():
+        raise TspanelError(f"--case {args.case} is a file; give a directory (it is created if missing)")
+    end = start + dt.timedelta(days=args.days - 1)
+    dataset = open_dataset(args.data)
+    if category not in dataset.categories:
+        raise TspanelError(f"--explain: unknown category {category!r}; choose from {', '.join(dataset.categories)}")
+    evidence = explain(dataset, start, end, category)
+    alerts = _alerts(dataset, args, start, end, category)
+    if args.case is not None:
+        json_path, csv_path, count = write_case(dataset, evidence, alerts, args.case)
+        print(f"wrote the case ({count:,} flags) to {json_path} and {csv_path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"dataset": dataset.name, "alerts": alerts, **evidence.to_dict()}, indent=2, default=str))
+        return 0
+    span = str(start) if start == end else f"{start} to {end}"
+    print(f"{dataset.name}: {category}, {span}: {evidence.flags:,} flags")
+    if alerts:
+        for a in alerts:
+            print(f"  alert on {a['date']}: score {a['score']:.1f} ({a['method']})")
+    else:
+        print("  no detector alert on these days")
+    print(f"Evidence against the category's previous {evidence.baseline_days} days:")
+    for item in evidence.items:
+        mark = "!" if item.suspicious else " "
+        print(f"  {mark} {item.kind:<12} {item.statement}")
+    if not evidence.items:
+        print("  no flags in this selection: nothing to compare")
+        return 0
+    n = len(evidence.suspicious)
+    print("Nothing out of the ordinary." if n == 0 else f"{n} item{'s' if n != 1 else ''} out of the ordinary (!).")
+    return 0
+
+
+def _alerts(dataset: Any, args: argparse.Namespace, start: dt.date, end: dt.date, category: str) -> list[dict]:
+    """The detector's alerts for the category on these days (the method and threshold of the command)."""
+    from tspanel.detect.registry import DEFAULT_METHOD, get_method
+    from tspanel.models.attacks import AttacksModel
+    from tspanel.models.filters import Filters
+
+    method = get_method(args.method or DEFAULT_METHOD).name
+    model = AttacksModel(dataset, Filters(start=start, end=end, categories=[category]), method=method)
+    if args.threshold is not None:
+        model.threshold = args.threshold
+    return [
+        {
+            "date": r["date"].isoformat(),
+            "category": r["category"],
+            "score": r["score"],
+            "signals": json.loads(r["signals"]),
+            "method": method,
+            "threshold": model.threshold,
+        }
+        for r in model.alerts().iter_rows(named=True)
+        if r["category"] in (category, None)
+    ]
+
+
+def case_name(evidence: Any) -> str:
+    """A file-name stem for the case: the category's letters and digits only (it comes from the data)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", evidence.category).strip("_") or "category"
+    span = evidence.start.isoformat() if evidence.start == evidence.end else f"{evidence.start}_{evidence.end}"
+    return f"case-{span}-{safe[:40]}"
+
+
+def write_case(dataset: Any, evidence: Any, alerts: list[dict], out_dir: Path) -> tuple[Path, Path, int]:
+    """One JSON (alert, evidence, flag ids) and a CSV of the flags, for hand-off to investigators."""
+    import polars as pl
+
+    from tspanel.models.filters import Filters
+    from tspanel.models.flags import FlagsTable
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = case_name(evidence)
+    table = FlagsTable(dataset, Filters(start=evidence.start, end=evidence.end, categories=[evidence.category]))
+    ids: list[str] = []
+    if "flag_id" in table.shown_columns():
+        frame = table.export_frame(formulas=False).select("flag_id").collect()
+        ids = frame["flag_id"].cast(pl.String).to_list()
+    csv_path = out_dir / f"{stem}-flags.csv"
+    count = table.export(csv_path, "csv")
+    case = {
+        "dataset": dataset.name,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "selection": {"category": evidence.category, "start": evidence.start, "end": evidence.end},
+        "alerts": alerts,
+        "evidence": evidence.to_dict(),
+        "flag_count": count,
+        "flag_ids": ids,
+        "flags_csv": csv_path.name,
+    }
+    json_path = out_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(case, indent=2, default=str) + "\n", encoding="utf-8")
+    return json_path, csv_path, count

@@ -1,0 +1,57 @@
+"""What a load produces: the Dataset every view shares, and what was found per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from tspanel.source.rows import FlagRows
+
+# memory: every flag column in memory; hybrid: all but the text ids and hashes;
+# lazy: every query scans the files (see tspanel.source.budget).
+Storage = Literal["memory", "hybrid", "lazy"]
+
+
+@dataclass(frozen=True, eq=False)
+class TableInfo:
+    """What the loader found and did for one table; `tspanel validate` prints it."""
+
+    table: str
+    source: str  # e.g. "flags.csv", "flags/ (12 parquet files)", "in memory"
+    rows: int
+    columns: tuple[str, ...]
+    derived: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    empty: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated dataset in the contract's dtypes (see docs/data.md), shared by every view.
+
+    Not hashable by value (eq=False): caches key on identity and must hold it weakly, so
+    a dataset that is reloaded or dropped is freed (tspanel.ui.choices, models.cache).
+    """
+
+    flags: pl.LazyFrame  # canonical dtypes, only the contract columns present
+    reviewers: pl.LazyFrame
+    attacks: pl.LazyFrame | None
+    name: str
+    columns: frozenset[str]  # flag columns present
+    categories: tuple[str, ...]
+    regions: tuple[str, ...]  # () when there is no region column
+    first_day: dt.date
+    last_day: dt.date
+    n_flags: int
+    tables: tuple[TableInfo, ...] = ()
+    # The flags as the dashboard queries them, indexed in memory (tspanel.source.rows);
+    # None when they are too big for the memory budget and every query scans the files.
+    in_memory: FlagRows | None = None
+    storage: Storage = "memory"  # see load_dataset
+
+    def has(self, *columns: str) -> bool:
+        """True when every named flag column is present (optional columns may be absent)."""
+        return all(c in self.columns for c in columns)
