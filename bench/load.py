@@ -354,7 +354,9 @@ def load_phase(
         # Session i starts on day i of the data: no two sessions ever ask for the same selection.
         start = _day(first_day, index)
         try:
-            client = Client(server.url, {"start": start} if index else None, timeout=timeout)
+            # period=custom: the cards show the whole selection (the page's default is the last 7 days).
+            args = {"start": start, "period": "custom"} if index else {"period": "custom"}
+            client = Client(server.url, args, timeout=timeout)
         except Exception as exc:  # a failed open is a result, not a crash of the benchmark
             with lock:
                 failures.append(f"session {index}: open failed: {exc!r}")

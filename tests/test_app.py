@@ -72,21 +72,49 @@ def dataset():
 
 def test_session_shows_the_hand_counted_kpis(dataset):
     session = DashboardSession(dataset)
+    # The landing cards: the last 7 days (day 7-13: 21 flags) against the 7 before (day 0-6: 21 flags).
+    kpis = session.kpis.kpis
+    current, previous = kpis["current"], kpis["previous"]
+    assert (current["start"], current["end"]) == ("2026-03-09", "2026-03-15")
+    assert (current["total_flags"], current["auto_blocked"], current["human_review"]) == (21, 14, 7)
+    assert (previous["start"], previous["end"], previous["total_flags"]) == ("2026-03-02", "2026-03-08", 21)
+    # SLA: 30 h on even days, so days 8, 10, 12 breach (3 of 7) against days 0, 2, 4, 6 (4 of 7).
+    assert current["sla_breach_rate_pct"] == pytest.approx(300 / 7)
+    assert kpis["change"]["sla_breach_rate_pct"] == pytest.approx(300 / 7 - 400 / 7)
+    assert current["ml_score_last_week"] == pytest.approx(DAILY_SCORE)
+    html = session.kpis.pane.object
+    assert 'data-kpi="total_flags" data-value="21"' in html
+    assert "Last 7 days: 2026-03-09 → 2026-03-15" in html and "against the 7 days before" in html
+    # Five cards with a change; coordinated share has no value (this data has no coordinated_flag column).
+    assert html.count("vs previous 7 days") == 5 and html.count("no comparison (no value)") == 1
+
+
+def test_the_period_selector_and_one_note_when_nothing_compares(dataset):
+    session = DashboardSession(dataset)
+    session.kpis.period.value = "custom"  # the selected dates: all 14 days, with no 14 days before them
+    assert session.query() == "?period=custom"
     current = session.kpis.kpis["current"]
     assert (current["total_flags"], current["auto_blocked"], current["human_review"]) == (42, 28, 14)
     assert current["sla_breach_rate_pct"] == pytest.approx(50.0)
-    assert current["ml_score_last_week"] == pytest.approx(DAILY_SCORE)
     html = session.kpis.pane.object
     assert 'data-kpi="total_flags" data-value="42"' in html
-    assert 'data-kpi="sla_breach_rate_pct" data-value="50.0"' in html
-    # The whole range has no earlier period in the data: the note, not a change.
-    assert "no earlier 14-day period in the data to compare with" in html
+    # Said once, in the header, not on each of the six cards.
+    assert html.count("no earlier 14-day period in the data to compare with") == 1
+    assert "vs previous" not in html
+    session.kpis.period.value = "28"  # longer than the data: the whole 14 days again
+    assert session.kpis.kpis["current"]["total_flags"] == 42
+    assert "14 selected days" in session.kpis.pane.object
+    session.kpis.period.value = "7"
+    assert session.query() == "" and session.kpis.kpis["current"]["total_flags"] == 21
 
 
-def test_a_filter_change_refreshes_every_view_once(dataset):
+def test_a_filter_change_computes_only_the_cards_and_the_open_tab(dataset):
     session = DashboardSession(dataset)
+    asked: list[set[str]] = []
+    refresh = session.dashboard.refresh
+    session.dashboard.refresh = lambda only=None: asked.append(set(only)) or refresh(only)  # type: ignore[method-assign]
     session.filters.param.update(start=day(7), categories=["spam"])
-    assert session.refreshes == 1
+    assert asked == [{"kpis", "volume"}] and session.refreshes == 1
     # 7 days x 2 spam flags; the 7 days before (day 0-6) are in the data, so there is a change: 0.
     kpis = session.kpis.kpis
     assert kpis["current"]["total_flags"] == 14 and kpis["previous"]["total_flags"] == 14
@@ -94,21 +122,46 @@ def test_a_filter_change_refreshes_every_view_once(dataset):
     daily = session.volume.daily_card.data
     assert daily.filter(pl.col("category") == "fraud")["flags"].sum() == 0
     assert daily["flags"].sum() == 14 and daily["date"].min() == day(7)
-    # Hidden tabs take the refresh when they are opened (their plots are not updated while hidden).
-    assert session.queue.intake_card.data["cases"].sum() == 14  # still the whole range, every category
+    # The queue tab was never opened: it was neither built nor computed. Opening it computes it alone.
+    assert session.queue is None
     session.tabs.active = 2  # "Reviewer Queue"
+    assert asked[1:] == [{"queue"}]
     intake = session.queue.intake_card.data
     assert intake["cases"].sum() == 0 and intake["date"].min() == day(7)  # spam is never human-reviewed
-    assert session.refreshes == 1
-    assert session.history.search == "?start=2026-03-09&categories=spam"
+    assert session.query() == "?start=2026-03-09&categories=spam&tab=queue"
+    # Back on the volume tab, now stale: a filter change while the queue was open refreshes it on opening.
+    session.filters.categories = []
+    assert asked[2:] == [{"kpis", "queue"}]
+    assert session.queue.intake_card.data["cases"].sum() == 7
+    session.tabs.active = 0
+    assert asked[3:] == [{"volume"}]
+    assert session.volume.daily_card.data["flags"].sum() == 21
     assert not any(card.loading for card in session.cards)
+    session.tabs.active = 2  # up to date: opening it again computes nothing
+    assert len(asked) == 4
+
+
+def test_an_empty_and_a_one_day_selection_say_so_once(dataset):
+    session = DashboardSession(dataset)
+    assert session.notice.visible is False
+    session.filters.param.update(categories=["fraud"], actions=["auto_block"])  # fraud is never auto-blocked
+    assert session.notice.visible is True and session.notice_reset.visible is True
+    assert 'data-kind="empty"' in session.notice_text.object
+    assert "No flags match these filters." in session.notice_text.object
+    session.notice_reset.clicks += 1  # the one-click way back
+    assert session.filters.active() == {} and session.notice.visible is False
+    session.filters.param.update(start=day(3), end=day(3))
+    assert 'data-kind="one-day"' in session.notice_text.object
+    assert "One day selected (2026-03-05): 3 flags." in session.notice_text.object
+    assert session.notice_reset.visible is False
+    assert session.kpis.kpis["current"]["total_flags"] == 3 and session.kpis.kpis["previous"]["total_flags"] == 3
 
 
 def test_a_chart_click_toggles_a_checked_value(dataset):
     session = DashboardSession(dataset)
     assert session.selection.toggle("categories", "fraud") is True
     assert session.filters.categories == ["fraud"]
-    assert session.kpis.kpis["current"]["total_flags"] == 14
+    assert session.kpis.kpis["current"]["total_flags"] == 7  # one fraud flag a day over the last 7 days
     assert session.selection.toggle("categories", "<not in the data>") is False
     assert session.selection.toggle("categories", "fraud") is True
     assert session.filters.categories == []
@@ -162,7 +215,32 @@ def test_back_and_forward_apply_the_restored_query(dataset):
     assert session.history.search == "?start=2026-03-09&categories=fraud"
     session.history.search = ""
     assert session.filters.active() == {}
-    assert session.kpis.kpis["current"]["total_flags"] == 42
+    assert session.kpis.kpis["current"]["total_flags"] == 21  # the last 7 days
+
+
+def test_the_url_holds_the_tab_the_detection_settings_and_the_period(dataset):
+    query = "?categories=fraud&tab=attacks&method=zscore-legacy&threshold=2.5&period=28"
+    session = DashboardSession(dataset, query=query)
+    assert session.tabs.active == 3 and session.open_tab == "attacks"
+    assert session.detection.method.value == "zscore-legacy"
+    assert session.detection.threshold.value == 2.5
+    assert session.kpis.period.value == "28" and session.dashboard.kpis.period_days == 28
+    assert session.history.search == query
+    # Choosing another method starts it at its default threshold (4.0), which the URL leaves out.
+    session.detection.method.value = "volume"
+    assert session.history.search == "?categories=fraud&tab=attacks&method=volume&period=28"
+    session.detection.threshold.param.update(value=5.5, value_throttled=5.5)  # a drag on the slider
+    assert session.history.search == "?categories=fraud&tab=attacks&method=volume&threshold=5.5&period=28"
+    # Back to a previous address: tab, method, threshold and period all follow.
+    session.history.search = "?tab=queue&method=zscore-legacy&threshold=3&period=90"
+    assert session.open_tab == "queue" and session.tabs.active == 2
+    assert (session.detection.method.value, session.detection.threshold.value) == ("zscore-legacy", 3.0)
+    assert session.filters.categories == [] and session.kpis.period.value == "90"
+    assert session.history.search == "?tab=queue&method=zscore-legacy&threshold=3&period=90"
+    # Unknown tabs, methods and periods and bad numbers fall back to the defaults.
+    bad = DashboardSession(dataset, query={"tab": [b"admin"], "method": [b"rm -rf"], "threshold": [b"nan"]})
+    assert (bad.open_tab, bad.view.method, bad.view.threshold, bad.view.period) == ("volume", "multisignal", None, "7")
+    assert bad.history.search == ""
 
 
 def test_values_with_commas_survive_the_round_trip():
@@ -180,7 +258,7 @@ def test_values_with_commas_survive_the_round_trip():
 
 def _payload(ds) -> str:
     """Everything a browser receives when it opens a session and every tab: the whole document as JSON."""
-    session = DashboardSession(ds)
+    session = DashboardSession(ds, query="?period=custom")  # the cards count every flag
     for index in range(len(session.tabs)):
         session.tabs.active = index  # hidden tabs are rendered when first opened
     doc = Document()
@@ -309,3 +387,17 @@ def test_serve_reports_a_busy_port(tmp_path, capsys):
         port = busy.getsockname()[1]
         assert main(["serve", "--no-show", "--data", str(tmp_path), "--port", str(port)]) == 2
     assert "is another server using that port?" in capsys.readouterr().err
+
+
+def test_a_refresh_computes_only_the_domains_asked_for(dataset):
+    from tspanel.models.dashboard import Dashboard
+
+    board = Dashboard(dataset, use_cache=False)
+    out = board.refresh(only={"kpis", "queue"})
+    assert set(out) == {"kpis", "queue"}
+    assert out["kpis"]["current"]["total_flags"] == 42 and out["kpis"]["selected"] == 42
+    assert out["queue"]["daily_intake"]["cases"].sum() == 14
+    board.kpis.period_days = 7
+    assert board.refresh(only={"kpis"})["kpis"]["current"]["total_flags"] == 21
+    with pytest.raises(ValueError, match="unknown domain"):
+        board.refresh(only={"kpis", "attacks"})

@@ -82,15 +82,17 @@ def test_sessions_receive_the_cli_numbers_and_cycles_record_rss(load: ModuleType
     # Session 0 opens on the whole range and first selects the widget's first category (the
     # synthetic world's six, alphabetical); session 1 opens from the data's second day and
     # starts one category further. The CLI below checks the date independently.
+    # The widget offers the categories by their display names (tspanel.vocab); the CLI takes codes.
     assert [(r["session"], r["start"], r["categories"]) for r in records] == [
-        (0, None, ["fraud"]),
-        (0, None, ["fraud", "harassment"]),
-        (1, load._day(whole["start"], 1), ["harassment"]),
-        (1, load._day(whole["start"], 1), ["harassment", "hate_speech"]),
+        (0, None, ["Fraud"]),
+        (0, None, ["Fraud", "Harassment"]),
+        (1, load._day(whole["start"], 1), ["Harassment"]),
+        (1, load._day(whole["start"], 1), ["Harassment", "Hate speech"]),
     ]
+    codes = {"Fraud": "fraud", "Harassment": "harassment", "Hate speech": "hate_speech"}
     for record in records:
         dates = ["--start", record["start"]] if record["start"] else []
-        expected = cli_kpis(data, *dates, "--category", *record["categories"])
+        expected = cli_kpis(data, *dates, "--category", *[codes[c] for c in record["categories"]])
         shown = record["kpis"]
         assert shown.keys() == expected.keys()
         for key, want in expected.items():

@@ -7,6 +7,7 @@ click lands on a given date or bar whatever the window size.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -31,6 +32,9 @@ TAB_PLOTS: dict[str, tuple[str, ...]] = {
     "attacks": ("attacks-volume",),
 }
 TAB_INDEX = {name: i for i, name in enumerate(TAB_PLOTS)}
+# The built-in world (seed 42) the UI tests serve: 90 days.
+WORLD_FIRST_DAY = "2026-08-24"
+WORLD_LAST_DAY = "2026-11-21"
 KPI_KEYS = (
     "total_flags",
     "auto_blocked",
@@ -97,12 +101,22 @@ def cli_kpis(*args: str) -> dict[str, Any]:
     return {key: data[key] for key in KPI_KEYS}
 
 
-def cli_args(query: dict[str, list[str]]) -> list[str]:
-    """`tspanel kpis` options for the filters in a page's URL query."""
+def cli_args(query: dict[str, list[str]], last_day: str = WORLD_LAST_DAY) -> list[str]:
+    """`tspanel kpis` options for what the cards show under a page's URL query.
+
+    The cards cover the last N days of the selection (N = the query's period, 7 by
+    default; "custom": the whole selection), so the CLI is asked for exactly those days.
+    """
     args: list[str] = []
-    for key, option in (("start", "--start"), ("end", "--end")):
-        if key in query:
-            args += [option, query[key][0]]
+    start = query.get("start", [None])[0]
+    end = query.get("end", [last_day])[0]
+    period = query.get("period", ["7"])[0]
+    if period != "custom":
+        window_start = (dt.date.fromisoformat(end) - dt.timedelta(days=int(period) - 1)).isoformat()
+        start = max(start, window_start) if start else window_start
+    if start:
+        args += ["--start", start]
+    args += ["--end", end]
     for key, option in (("categories", "--category"), ("severities", "--severity"), ("regions", "--region")):
         if key in query:
             args += [option, *query[key][0].split(",")]

@@ -37,7 +37,7 @@ def test_a_slow_browser_gets_a_working_page(browser: Any, server: str) -> None:
         page.goto(server, timeout=120_000)
         page.wait_for_selector("[data-kpi]", timeout=90_000)
         assert held, "no script was held back"
-        wait_for_kpis(page, cli_kpis())
+        wait_for_kpis(page, cli_kpis(*cli_args({})))
         category = plot(page, "week-over-week")["y_factors"][-1]
         click_bar(page, "week-over-week", category)  # the rebuilt session answers interactions
         chosen = wait_for_query(page, lambda q: "categories" in q, "a category in the URL")

@@ -68,7 +68,7 @@ def test_a_slow_failing_summary_does_not_block_another_session(
 
         # Session B opens and cross-filters while A's request is held.
         b = open_page(browser, server_url)
-        wait_for_kpis(b, cli_kpis())
+        wait_for_kpis(b, cli_kpis(*cli_args({})))
         category = plot(b, "week-over-week")["y_factors"][-1]
         click_bar(b, "week-over-week", category)
         chosen = wait_for_query(b, lambda q: "categories" in q, "a category in B's URL")

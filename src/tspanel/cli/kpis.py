@@ -7,19 +7,10 @@ import json
 from typing import Any
 
 from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, open_dataset
+from tspanel.vocab import KPI_LABELS, dataset_label
 
-LABELS: dict[str, str] = {
-    "total_flags": "Total flags",
-    "auto_blocked": "Auto-blocked",
-    "human_review": "Sent to human review",
-    "sla_breach_rate_pct": "SLA breach rate (high/critical, >24 h)",
-    "coordinated_pct": "Coordinated flags",
-    "ml_score_first_week": "Mean daily ML score, first 7 days",
-    "ml_score_last_week": "Mean daily ML score, last 7 days",
-    "reviewers_needed": "Reviewers needed next week (SLA target)",
-    "expected_breach_pct_at_roster": "Expected SLA breach next week, today's roster",
-    "forecast_error_pct": "Forecast error (backtest MAPE per day)",
-}
+# The cards' names (tspanel.vocab), so the terminal and the page say the same thing.
+LABELS: dict[str, str] = dict(KPI_LABELS)
 # From the queue model's staffing plan (tspanel.models.staffing): the same figures as the card.
 STAFFING_KEYS = ("reviewers_needed", "expected_breach_pct_at_roster", "forecast_error_pct")
 
@@ -69,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"dataset": dataset.name, **kpis}, indent=2, default=str))
         return 0
-    print(f"{dataset.name}: {kpis['start']} to {kpis['end']} ({kpis['days']:,} days)")
+    print(f"{dataset_label(dataset.name)}: {kpis['start']} to {kpis['end']} ({kpis['days']:,} days)")
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")
@@ -84,7 +75,7 @@ def _attention(args: argparse.Namespace, dataset: Any) -> int:
         print(json.dumps({"dataset": dataset.name, **report}, indent=2, default=str))
         return 0
     as_of = report["as_of"][:16].replace("T", " ")
-    print(f"{dataset.name}: as of {as_of} UTC: {report['summary']}")
+    print(f"{dataset_label(dataset.name)}: as of {as_of} UTC: {report['summary']}")
     for item in report["items"]:
         print(f"  [{item['severity']}] {item['title']}")
         print(f"      view: {item['view']}")

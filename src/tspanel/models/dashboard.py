@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable, Mapping
 from typing import Any
 
 import param
@@ -14,6 +14,9 @@ from tspanel.models.filters import Filters
 from tspanel.models.kpis import KpiModel
 from tspanel.models.queue import QueueModel
 from tspanel.models.volume import VolumeModel
+
+# What Dashboard.refresh computes: outputs per domain, a set of whole domains, or everything.
+Only = Mapping[str, Collection[str]] | Collection[str] | None
 
 
 class Dashboard(param.Parameterized):
@@ -49,20 +52,33 @@ class Dashboard(param.Parameterized):
     def models(self) -> dict[str, DomainModel]:
         return {"kpis": self.kpis, "volume": self.volume, "classifier": self.classifier, "queue": self.queue}
 
-    def refresh(self, only: dict[str, list[str]] | None = None) -> dict[str, dict[str, Any]]:
+    def refresh(self, only: Only = None) -> dict[str, dict[str, Any]]:
         """Every view's data in one pass: all models' queries run in a single collect_all.
 
-        ``only`` restricts it to some outputs per model (e.g. ``{"kpis": ["current"]}``).
+        ``only`` restricts it to some outputs per model (e.g. ``{"kpis": ["current"]}``),
+        or to whole domains (``{"kpis", "queue"}``: what a page with its queue tab open
+        needs; the hidden tabs' domains are not computed).
         Results are shared through the process-wide cache, keyed on plain values (see
         :meth:`cache_key`), so sessions with the same selection compute it once. The
         computation runs on a snapshot of the filters and parameters: a filter changed
         while it runs cannot mix two selections in one result.
         """
+        only = self.outputs(only)
         snapshot = self.snapshot()
         if not self.use_cache:
             return snapshot._compute(only)
         key = snapshot.cache_key(only)
         return fresh_containers(RESULTS.get_or_compute(key, lambda: snapshot._compute(only)))
+
+    def outputs(self, only: Only = None) -> dict[str, list[str]] | None:
+        """``only`` as outputs per model: a set of domain names becomes each one's every output."""
+        if only is None or isinstance(only, Mapping):
+            return None if only is None else {name: list(outputs) for name, outputs in only.items()}
+        models = self.models()
+        unknown = sorted(set(only) - set(models))
+        if unknown:
+            raise ValueError(f"unknown domain(s) {unknown}; known: {sorted(models)}")
+        return {name: list(models[name].queries()) for name in models if name in only}
 
     def cache_key(self, only: dict[str, list[str]] | None = None) -> tuple[Hashable, ...]:
         """Dataset token, filters, every model's parameters and the requested outputs."""

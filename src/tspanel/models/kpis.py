@@ -23,19 +23,45 @@ KPI_KEYS: tuple[str, ...] = (
 )
 
 
+PERIOD_DAYS: tuple[int, ...] = (7, 28, 90)
+
+
 class KpiModel(DomainModel):
-    """The KPIs of the selected days and of the period of equal length just before them."""
+    """The KPIs of a period and of the period of equal length just before it.
+
+    The period is the selected days (``period_days`` None: the CLI and the report) or the
+    last ``period_days`` of them (the dashboard's cards: an ops lead wants the last week
+    against the week before). A period never reaches outside the selection.
+    """
 
     sla_hours = param.Number(default=SLA_HOURS, bounds=(0, None))
+    period_days = param.Integer(
+        default=None,
+        allow_None=True,
+        bounds=(1, None),
+        doc="compare the last N selected days with the N before; None: the whole selection",
+    )
 
-    @param.depends("filters.param", "sla_hours")
-    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The days the current KPIs cover: the last ``period_days`` of the selection, or all of it."""
         start, end = self.date_range()
+        if self.period_days is not None:
+            start = max(start, end - dt.timedelta(days=self.period_days - 1))
+        return start, end
+
+    @param.depends("filters.param", "sla_hours", "period_days")
+    def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        start, end = self.period()
         length = dt.timedelta(days=max((end - start).days + 1, 1))
         return {
             "current": self._kpis(start, end),
             "previous": self._kpis(start - length, start - dt.timedelta(days=1)),
+            "selected": self._selected(),
         }
+
+    def _selected(self) -> tuple[pl.LazyFrame, Finish]:
+        """How many flags the whole selection holds (0: the page says so, once, with a way back)."""
+        return self.filtered().select(pl.len().cast(pl.Int64).alias("n")), lambda frame: int(frame["n"][0])
 
     def kpis(self) -> dict[str, Any]:
         """The headline numbers of the selected days (see docs for each definition)."""

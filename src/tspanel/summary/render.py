@@ -15,6 +15,7 @@ from typing import Literal
 
 from tspanel.summary.numbers import NumberChecker
 from tspanel.summary.report import Report
+from tspanel.vocab import dataset_label
 
 Format = Literal["md", "html"]
 FORMATS: tuple[str, ...] = ("md", "html")
@@ -57,7 +58,7 @@ def render_markdown(report: Report) -> str:
 
     week = report.payload["week"]
     lines = [
-        f"# {TITLE}: {md_escape(report.payload['dataset'])}",
+        f"# {TITLE}: {md_escape(dataset_label(report.payload['dataset']))}",
         "",
         f"Week {week['start']} to {week['end']}, compared with {week['previous_start']} to {week['previous_end']}.",
         "",
@@ -110,7 +111,7 @@ def render_html(report: Report, *, standalone: bool = True) -> str:
     cat, health = s["category_to_watch"], s["classifier_health"]
     parts = [
         f'<div class="tspanel-summary" data-source="{report.source}">',
-        f"<h1>{esc(TITLE)}: {esc(report.payload['dataset'])}</h1>",
+        f"<h1>{esc(TITLE)}: {esc(dataset_label(report.payload['dataset']))}</h1>",
         f'<p class="week">Week {esc(week["start"])} to {esc(week["end"])}, compared with '
         f"{esc(week['previous_start'])} to {esc(week['previous_end'])}.</p>",
         f'<p class="source"><em>{esc(_source_line(report))}</em></p>',
@@ -140,7 +141,7 @@ def render_html(report: Report, *, standalone: bool = True) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{esc(TITLE)}: {esc(report.payload['dataset'])} ({esc(week['start'])})</title>\n"
+        f"<title>{esc(TITLE)}: {esc(dataset_label(report.payload['dataset']))} ({esc(week['start'])})</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 

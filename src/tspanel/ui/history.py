@@ -3,7 +3,8 @@
 Panel's ``pn.state.location`` pushes a history entry when the query changes but does
 not hear the back button; this tiny component does both: Python sets ``search``
 and the browser pushes it as a new entry, and a back/forward (``popstate``) sends
-the restored query to Python, which validates it and applies it to the filters.
+the restored query to Python, which validates it and applies it to the view
+(filters, open tab, detection method and threshold, KPI period).
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import panel as pn
+import panel_material_ui as pmu
 from panel.viewable import Viewer
 
 from tspanel.models.kpis import compare_periods
 from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_score, fmt_signed
+from tspanel.vocab import kpi_label
 
 Kind = Literal["count", "pct", "score"]
 
@@ -27,25 +29,29 @@ class KpiSpec:
 
 
 KPI_CARDS: tuple[KpiSpec, ...] = (
-    KpiSpec("total_flags", "Total flags", "count", None, "flags in the selected days"),
-    KpiSpec("auto_blocked", "Auto-blocked", "count", None, "flags the classifier blocked without review"),
-    KpiSpec("human_review", "Human review", "count", "up", "flags sent to the human-review queue"),
+    KpiSpec("total_flags", kpi_label("total_flags"), "count", None, "flags in the period"),
+    KpiSpec("auto_blocked", kpi_label("auto_blocked"), "count", None, "flags the classifier blocked without review"),
+    KpiSpec("human_review", kpi_label("human_review"), "count", "up", "flags sent to the human-review queue"),
     KpiSpec(
         "sla_breach_rate_pct",
-        "SLA breach rate",
+        kpi_label("sla_breach_rate_pct"),
         "pct",
         "up",
         "high and critical flags resolved after more than 24 hours, of those with a resolution time",
     ),
-    KpiSpec("coordinated_pct", "Coordinated share", "pct", "up", "flags that were part of a coordinated attack"),
+    KpiSpec(
+        "coordinated_pct", kpi_label("coordinated_pct"), "pct", "up", "flags that were part of a coordinated attack"
+    ),
     KpiSpec(
         "ml_score_last_week",
-        "ML score, last 7 days",
+        kpi_label("ml_score_last_week"),
         "score",
         "down",
-        "mean of the daily mean classifier score over the last 7 selected days",
+        "mean of the daily mean classifier score over the last 7 days of the period",
     ),
 )
+
+PERIOD_OPTIONS: dict[str, str] = {"7 days": "7", "28 days": "28", "90 days": "90", "Selected dates": "custom"}
 
 
 def format_value(spec: KpiSpec, value: Any) -> str:
@@ -74,8 +80,20 @@ def tone(spec: KpiSpec, change: float | None) -> str:
     return "bad" if bad else "good"
 
 
-def cards_html(kpis: dict[str, Any]) -> str:
-    """The KPI strip as HTML; every card carries data-kpi / data-value hooks with the raw number."""
+def period_text(current: dict[str, Any], period_days: int | None) -> str:
+    """'Last 7 days' when the period is the asked-for length, else what it is ('3 selected days')."""
+    days = current["days"]
+    if period_days is not None and days == period_days:
+        return f"Last {days} days"
+    return f"{days} selected day{'s' if days != 1 else ''}"
+
+
+def cards_html(kpis: dict[str, Any], period_days: int | None = None) -> str:
+    """The KPI strip as HTML; every card carries data-kpi / data-value hooks with the raw number.
+
+    When there is nothing to compare with, the header says so once (data-note), and the
+    cards carry no change line: six copies of one sentence said nothing more than one.
+    """
     current, previous, change = kpis["current"], kpis["previous"], kpis["change"]
     days = current["days"]
     cards: list[str] = []
@@ -84,7 +102,7 @@ def cards_html(kpis: dict[str, Any]) -> str:
         raw = "" if value is None else repr(value)
         delta = change.get(spec.key)
         if previous is None:
-            foot = f'<div class="ts-kpi-change ts-neutral" data-change="">{esc(kpis["note"])}</div>'
+            foot = '<div class="ts-kpi-change ts-neutral" data-change="">&nbsp;</div>'
         elif delta is None:
             foot = '<div class="ts-kpi-change ts-neutral" data-change="">no comparison (no value)</div>'
         else:
@@ -102,16 +120,26 @@ def cards_html(kpis: dict[str, Any]) -> str:
             f'<div class="ts-kpi-label">{esc(spec.label)}</div>'
             f'<div class="ts-kpi-value">{esc(format_value(spec, value))}</div>{foot}</div>'
         )
+    if previous is None:
+        against = f'<span class="ts-kpi-note" data-note="none">{esc(kpis["note"])}</span>'
+    else:
+        against = (
+            f'<span class="ts-kpi-note" data-note="" data-previous-start="{esc(previous["start"])}">'
+            f"against the {days} days before ({esc(previous['start'])} → {esc(previous['end'])})</span>"
+        )
     period = (
-        f'<div class="ts-period" data-start="{esc(current["start"])}" data-end="{esc(current["end"])}">'
-        f"{esc(current['start'])} → {esc(current['end'])} · {days} day{'s' if days != 1 else ''}</div>"
+        f'<div class="ts-period" data-start="{esc(current["start"])}" data-end="{esc(current["end"])}" '
+        f'data-days="{days}">{esc(period_text(current, period_days))}: '
+        f"{esc(current['start'])} → {esc(current['end'])} · {against}</div>"
     )
     return f'{period}<div class="ts-kpis">{"".join(cards)}</div>'
 
 
 KPI_CSS = """
 :host { width: 100%; }
-.ts-period { font-size: 12px; opacity: .7; margin: 0 4px 6px 4px; letter-spacing: .02em; }
+.ts-period { font-size: 12.5px; margin: 0 4px 6px 4px; letter-spacing: .02em; }
+.ts-kpi-note { opacity: .75; }
+.ts-kpi-note[data-note="none"] { opacity: 1; font-weight: 600; }
 .ts-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; }
 .ts-kpi { border-radius: 12px; padding: 12px 16px; background: var(--ts-card-bg, rgba(63, 81, 181, .06));
   border: 1px solid rgba(127, 127, 127, .18); position: relative; overflow: hidden; }
@@ -128,18 +156,30 @@ KPI_CSS = """
 
 
 class KpiStrip(Viewer):
-    """The six headline numbers; updated from a refresh's ``kpis`` output."""
+    """The six headline numbers of a period, with the period selector; updated from a refresh's ``kpis``."""
 
-    def __init__(self, first_day: dt.date, result: dict[str, Any], **params: Any):
+    def __init__(self, first_day: dt.date, result: dict[str, Any], period: str = "7", **params: Any):
         super().__init__(**params)
         self.first_day = first_day
         self.kpis: dict[str, Any] = {}
+        self.period = pmu.RadioButtonGroup(
+            options=PERIOD_OPTIONS,
+            value=period,
+            size="small",
+            label="Compare",
+            css_classes=["ts-kpi-period"],
+            margin=(0, 4),
+        )
         self.pane = pn.pane.HTML("", stylesheets=[KPI_CSS], sizing_mode="stretch_width", css_classes=["ts-kpi-strip"])
         self.update(result)
 
+    @property
+    def period_days(self) -> int | None:
+        return None if self.period.value == "custom" else int(self.period.value)
+
     def update(self, result: dict[str, Any]) -> None:
         self.kpis = compare_periods(result["current"], result["previous"], self.first_day)
-        self.pane.object = cards_html(self.kpis)
+        self.pane.object = cards_html(self.kpis, self.period_days)
 
     @property
     def loading(self) -> bool:
@@ -150,4 +190,4 @@ class KpiStrip(Viewer):
         self.pane.loading = value
 
     def __panel__(self) -> Any:
-        return self.pane
+        return pn.Column(self.period, self.pane, sizing_mode="stretch_width", margin=0)

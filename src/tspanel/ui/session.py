@@ -1,15 +1,25 @@
 """One browser session: its Filters, its Dashboard, the views, the URL, and the refresh loop.
 
 Every filter change (a widget, a brush, a click, a chip, the back button) lands in the
-shared Filters. The session then marks the charts as loading, waits a moment for more
-changes (debounce), runs ONE ``Dashboard.refresh()`` on a worker thread so the page and
-the server's event loop stay responsive, and sends the results to the existing plots.
+shared Filters. The session then computes only what is on screen: the KPI cards and the
+OPEN tab, in one ``Dashboard.refresh(only={"kpis", tab})`` on a worker thread (after a
+short debounce), and sends the results to the existing plots in one batch. Hidden tabs
+are marked stale and computed when they are opened. A tab is built the first time it is
+opened, its data computed off the event loop while a progress bar shows, so opening the
+Attack Detection tab (every detector) never freezes this page or any other session's.
+
+The URL holds the whole view (filters, open tab, detection method and threshold, KPI
+period); back/forward restore it (see tspanel.ui.url and tspanel.ui.history).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
@@ -17,6 +27,8 @@ import panel_material_ui as pmu
 import param
 from panel.viewable import Viewer
 
+from tspanel.detect.registry import DEFAULT_METHOD, METHODS
+from tspanel.models.attacks import AttacksModel
 from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
@@ -29,9 +41,19 @@ from tspanel.ui.queue import QueueTab
 from tspanel.ui.selection import Selection
 from tspanel.ui.sidebar import ActiveFilters, FilterControls
 from tspanel.ui.text import esc, fmt_count
-from tspanel.ui.url import filters_from_query, query_from_filters
+from tspanel.ui.url import (
+    TABS,
+    VIEW_KEYS,
+    ViewState,
+    filters_from_query,
+    period_days,
+    query_from_view,
+    view_from_query,
+)
 from tspanel.ui.volume import VolumeTab
+from tspanel.vocab import dataset_label
 
+LOG = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.15
 TITLE = "Trust & Safety Operations"
 TAB_NAMES: tuple[str, ...] = (
@@ -40,13 +62,22 @@ TAB_NAMES: tuple[str, ...] = (
     "Reviewer Queue",
     "Attack Detection & Summary",
 )
+# Tabs whose data is one Dashboard domain (the attacks tab runs its own detection model).
+DOMAIN_TABS: tuple[str, ...] = ("volume", "classifier", "queue")
+TAB_VIEWS: dict[str, Callable[..., Any]] = {"volume": VolumeTab, "classifier": ClassifierTab, "queue": QueueTab}
 FILTER_PARAMS: tuple[str, ...] = ("start", "end", *LIST_FILTERS)
+EMPTY_MESSAGE = "No flags match these filters."
 
 HEADER_CSS = """
 .ts-dataset { font-size: 13px; opacity: .85; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 """
 MAIN_CSS = """
 .ts-section { font-size: 12px; text-transform: uppercase; letter-spacing: .08em; opacity: .6; margin: 4px 0 0 6px; }
+"""
+NOTICE_CSS = """
+.ts-notice { font-size: 14px; padding: 8px 12px; border-radius: 8px; }
+.ts-notice[data-kind="empty"] { background: rgba(211, 47, 47, .08); border: 1px solid rgba(211, 47, 47, .35); }
+.ts-notice[data-kind="one-day"] { background: rgba(63, 81, 181, .06); border: 1px solid rgba(63, 81, 181, .25); }
 """
 
 
@@ -59,48 +90,81 @@ class DashboardSession(Viewer):
         super().__init__(**params)
         self.dataset = dataset
         self.choices = choices_for(dataset)
-        initial = filters_from_query(query or {}, self.choices, dataset.first_day, dataset.last_day)
-        self.filters = Filters(**initial)
+        query = query or {}
+        self.filters = Filters(**filters_from_query(query, self.choices, dataset.first_day, dataset.last_day))
+        self.view = ViewState(**view_from_query(query))
         self.dashboard = Dashboard(dataset, self.filters)
+        self.dashboard.kpis.period_days = period_days(self.view.period)
         self.selection = Selection(self.filters, self.choices, dataset.first_day, dataset.last_day)
-        result = self.dashboard.refresh()
-        self._generation = 0
+        self._generation = 0  # bumped by every change of what is selected; older results are dropped
+        self._stale: set[str] = set()  # built tabs whose data predates the filters
+        self._pending: dict[str, tuple[int, dict[str, Any]]] = {}  # results kept for a tab hidden meanwhile
+        self._building: set[str] = set()
+        self._restoring = False
+        self.views: dict[str, Any] = {}
+        self.volume: Any = None
+        self.classifier: Any = None
+        self.queue: Any = None
+        self.attacks: Any = None  # the attacks tab's content, built when first opened
+        self.detection: DetectionControls | None = None  # its method and threshold widgets
+        self._attack_filters: Filters | None = None
 
-        self.kpis = KpiStrip(dataset.first_day, result["kpis"])
-        self.volume = VolumeTab(self.choices, self.selection, result["volume"])
-        self.classifier = ClassifierTab(self.choices, self.selection, result["classifier"])
-        self.queue = QueueTab(self.choices, self.selection, result["queue"])
-        self.attacks: Any = None  # built when its tab is first opened: detection runs every method
+        landing = self.view.tab
+        result = self.dashboard.refresh(only=self._domains(landing))
+        self.kpis = KpiStrip(dataset.first_day, result["kpis"], period=self.view.period)
+        self.notice_text = pn.pane.HTML("", stylesheets=[NOTICE_CSS], sizing_mode="stretch_width", margin=(4, 4))
+        self.notice_reset = pmu.Button(
+            label="Reset filters",
+            icon="restart_alt",
+            variant="contained",
+            size="small",
+            css_classes=["ts-notice-reset"],
+            on_click=lambda _: self.filters.reset(),
+        )
+        self.notice = pn.Row(
+            self.notice_text,
+            self.notice_reset,
+            visible=False,
+            sizing_mode="stretch_width",
+            css_classes=["ts-selection-notice"],
+            align="center",
+        )
+        self._show_notice(result["kpis"]["selected"])
         self.controls = FilterControls(self.filters, self.choices, dataset.first_day, dataset.last_day)
         self.active = ActiveFilters(self.filters, self.choices)
-        self.history = UrlHistory(search=query_from_filters(self.filters), margin=0, width=0, height=0)
-        self.history.param.watch(self._from_url, "search")
-        self.filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
-        # Hidden tabs hold a placeholder until first opened, so a new page renders six charts,
-        # not thirteen plus every detector; once opened a tab stays rendered (switching is instant).
-        self._holders = [pn.Column(_progress(), sizing_mode="stretch_width", min_height=200) for _ in TAB_NAMES[1:]]
+        self.history = UrlHistory(search=self.query(), margin=0, width=0, height=0)
+
+        self._holders = {
+            name: pn.Column(*_progress(name), sizing_mode="stretch_width", min_height=200) for name in TABS
+        }
+        if landing in DOMAIN_TABS:
+            self._build(landing, result[landing])
         self.tabs = pmu.Tabs(
-            (TAB_NAMES[0], self.volume),
-            *zip(TAB_NAMES[1:], self._holders, strict=True),
+            *zip(TAB_NAMES, self._holders.values(), strict=True),
+            active=TABS.index(landing),
             sizing_mode="stretch_width",
             css_classes=["ts-tabs"],
         )
-        self._unbuilt: dict[int, Callable[[], Any]] = {
-            1: lambda: self.classifier,
-            2: lambda: self.queue,
-            3: self._build_attacks,
-        }
-        # Views of hidden tabs take a refresh when their tab is opened (see _apply).
-        self._views: dict[str, Any] = {"volume": self.volume, "classifier": self.classifier, "queue": self.queue}
-        self._pending: dict[str, dict[str, Any]] = {}
-        self.tabs.param.watch(self._tab_opened, "active")
+        self.history.param.watch(self._from_url, "search")
+        self.filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
+        self.view.param.watch(self._view_changed, list(VIEW_KEYS))
+        self.kpis.period.param.watch(lambda e: setattr(self.view, "period", e.new), "value")
+        self.tabs.param.watch(lambda e: setattr(self.view, "tab", TABS[e.new]), "active")
+        if landing == "attacks":
+            # In a server, once the page is up: work scheduled while the session is still being
+            # built was, now and then, never picked up (the tab kept its progress bar).
+            if in_server_session():
+                pn.state.onload(self._open_attacks)
+            else:
+                self._open_attacks()
         self.page = self._page()
 
     # --- layout -------------------------------------------------------------------
     def _page(self) -> pmu.Page:
         ds = self.dataset
+        name = dataset_label(ds.name)
         about = pn.pane.HTML(
-            f'<div class="ts-dataset" title="{esc(ds.name)}">{esc(ds.name)} · {ds.first_day} → {ds.last_day} · '
+            f'<div class="ts-dataset" title="{esc(name)}">{esc(name)} · {ds.first_day} → {ds.last_day} · '
             f"{fmt_count(ds.n_flags)} flags</div>",
             stylesheets=[HEADER_CSS],
             margin=(0, 16),
@@ -110,12 +174,7 @@ class DashboardSession(Viewer):
             pn.pane.HTML('<div class="ts-section">Filters</div>', stylesheets=[MAIN_CSS]),
             self.controls,
         ]
-        main = [
-            self.history,
-            self.active,
-            self.kpis,
-            self.tabs,
-        ]
+        main = [self.history, self.active, self.notice, self.kpis, self.tabs]
         return pmu.Page(
             title=TITLE,
             header=[about],
@@ -128,87 +187,305 @@ class DashboardSession(Viewer):
 
     @property
     def cards(self) -> list[Any]:
-        """Every chart card a refresh recomputes (they show a loading overlay while it runs)."""
-        return [*self.volume.cards, *self.classifier.cards, *self.queue.cards]
+        """Every chart card of the tabs built so far (they show a loading overlay while a refresh runs)."""
+        return [card for view in self.views.values() for card in view.cards]
 
-    # --- filters -> URL -> refresh ----------------------------------------------------
+    @property
+    def open_tab(self) -> str:
+        """The key of the open tab: 'volume', 'classifier', 'queue' or 'attacks'."""
+        return self.view.tab
+
+    def query(self) -> str:
+        """The URL query of the whole view (what the address bar shows)."""
+        return query_from_view(self.filters, self.view)
+
+    # --- the URL ----------------------------------------------------------------------
+    def _push_url(self) -> None:
+        if not self._restoring:
+            self.history.search = self.query()
+
     def _from_url(self, event: param.parameterized.Event) -> None:
-        """Back/forward in the browser: the restored query, checked, becomes the filters."""
-        wanted = filters_from_query(event.new or "", self.choices, self.dataset.first_day, self.dataset.last_day)
-        changed = {k: v for k, v in wanted.items() if getattr(self.filters, k) != v}
-        if changed:
-            self.filters.param.update(**changed)
+        """Back/forward in the browser: the restored query, checked, becomes the view and the filters."""
+        query = event.new or ""
+        wanted = filters_from_query(query, self.choices, self.dataset.first_day, self.dataset.last_day)
+        view = view_from_query(query)
+        self._restoring = True
+        try:
+            changed_view = {k: v for k, v in view.items() if getattr(self.view, k) != v}
+            if changed_view:
+                self.view.param.update(**changed_view)
+            changed = {k: v for k, v in wanted.items() if getattr(self.filters, k) != v}
+            if changed:
+                self.filters.param.update(**changed)
+        finally:
+            self._restoring = False
+        self.history.search = self.query()  # the checked form (unknown values dropped)
 
+    def _view_changed(self, *events: param.parameterized.Event) -> None:
+        names = {e.name for e in events}
+        self._push_url()
+        if "period" in names:
+            self.kpis.period.value = self.view.period
+            self.dashboard.kpis.period_days = period_days(self.view.period)
+            self._generation += 1
+            open_domain = self.open_tab if self.open_tab in self._stale else None
+            self._refresh(self._domains(open_domain))
+        if names & {"method", "threshold"}:
+            self._view_to_detection()
+        if "tab" in names:
+            index = TABS.index(self.view.tab)
+            if self.tabs.active != index:
+                self.tabs.active = index
+            self._open(self.view.tab)
+
+    # --- filters -> refresh of what is visible ------------------------------------------
     def _filters_changed(self, *events: param.parameterized.Event) -> None:
-        self.history.search = query_from_filters(self.filters)
+        self._push_url()
         self._generation += 1
+        self._pending.clear()
+        self._stale |= set(self.views)
+        if self.attacks is not None:
+            self._stale.add("attacks")
+        if self.open_tab == "attacks":
+            self._sync_attack_filters()
+        self._refresh(self._domains(self.open_tab), debounce=True)
+
+    @staticmethod
+    def _domains(tab: str | None) -> set[str]:
+        """What a refresh computes: the KPI cards, and the open tab's domain when it has one."""
+        return {"kpis", tab} if tab in DOMAIN_TABS else {"kpis"}
+
+    def _refresh(self, domains: Collection[str], debounce: bool = False) -> None:
+        """Compute ``domains`` in one batch off the event loop, then apply (newer changes win)."""
         generation = self._generation
-        self._set_loading(True)
+        domains = frozenset(domains)
+        self._set_loading(domains, True)
         if not in_server_session():
-            self._apply(generation, self.dashboard.refresh())
+            self._apply(generation, self.dashboard.refresh(only=domains))
             return
 
         async def refresh_later() -> None:
-            await asyncio.sleep(DEBOUNCE_SECONDS)
+            if debounce:
+                await asyncio.sleep(DEBOUNCE_SECONDS)
             if generation != self._generation:
                 return  # a newer change is pending; it will refresh
-            result = await asyncio.to_thread(self.dashboard.refresh)
+            result = await asyncio.to_thread(self.dashboard.refresh, domains)
             if generation == self._generation:
                 pn.state.execute(lambda: self._apply(generation, result), schedule=True)
 
         pn.state.execute(refresh_later)
 
-    def _set_loading(self, value: bool) -> None:
+    def _set_loading(self, domains: Collection[str], value: bool) -> None:
         with batched():
-            self.kpis.loading = value
-            for card in self.cards:
-                card.loading = value
+            if "kpis" in domains:
+                self.kpis.loading = value
+            for name in domains:
+                for card in getattr(self.views.get(name), "cards", ()):
+                    card.loading = value
 
     def _apply(self, generation: int, result: dict[str, dict[str, Any]]) -> None:
-        """Send one refresh's outputs to every view (newer refreshes win)."""
+        """Send one refresh's outputs to the views on screen, as one batch."""
         if generation != self._generation:
             return
         with batched():
-            self._send(result)
+            if "kpis" in result:
+                self.kpis.update(result["kpis"])
+                self._show_notice(result["kpis"]["selected"])
+            for name in DOMAIN_TABS:
+                if name not in result:
+                    continue
+                if name != self.open_tab:
+                    # Updating a hidden Bokeh plot whose bar count changes raises "Size mismatch" in
+                    # BokehJS (display: none): the result waits until the tab is opened.
+                    self._pending[name] = (generation, result[name])
+                elif name not in self.views:
+                    self._build(name, result[name])
+                else:
+                    self.views[name].update(result[name])
+                if name == self.open_tab:
+                    self._stale.discard(name)
+            self._set_loading(result.keys(), False)
         self.refreshes += 1
 
-    def _send(self, result: dict[str, dict[str, Any]]) -> None:
-        self.kpis.update(result["kpis"])
-        shown = self.open_tab
-        for name, view in self._views.items():
-            if name == shown:
-                view.update(result[name])
-                self._pending.pop(name, None)
-            else:
-                # Updating a hidden Bokeh plot whose bar count changes raises "Size mismatch" in
-                # BokehJS (display: none), so hidden tabs keep the result until they are opened.
-                self._pending[name] = result[name]
-        self._set_loading(False)
+    def _show_notice(self, selected: int) -> None:
+        """One page-level message: nothing matches (with a way back), or a single selected day."""
+        start, end = self.dashboard.kpis.date_range()
+        if selected == 0:
+            kind = "empty"
+            text = f"{EMPTY_MESSAGE} Remove a filter chip above, or reset every filter."
+        elif start == end:
+            kind = "one-day"
+            text = (
+                f"One day selected ({start.isoformat()}): {fmt_count(selected)} flags. Daily charts show that "
+                "single day; widen the date range to see a trend."
+            )
+        else:
+            self.notice.visible = False
+            return
+        self.notice_text.object = f'<div class="ts-notice" data-kind="{kind}">{esc(text)}</div>'
+        self.notice_reset.visible = kind == "empty"
+        self.notice.visible = True
 
-    @property
-    def open_tab(self) -> str | None:
-        """The view shown in the open tab ('volume', 'classifier', 'queue'; None for attacks)."""
-        names = list(self._views)
-        return names[self.tabs.active] if self.tabs.active < len(names) else None
+    # --- tabs -----------------------------------------------------------------------
+    def _build(self, name: str, result: dict[str, Any]) -> None:
+        view = TAB_VIEWS[name](self.choices, self.selection, result)
+        self.views[name] = view
+        setattr(self, name, view)
+        holder = self._holders[name]
+        holder.objects = [view]
+        holder.min_height = None
 
-    def _tab_opened(self, *_: Any) -> None:
-        index = self.tabs.active
-        build = self._unbuilt.pop(index, None)
-        if build is not None:
-            holder = self._holders[index - 1]
-            holder.objects = [build()]
-            holder.min_height = None
-        name = self.open_tab
-        if name in self._pending:
+    def _open(self, name: str) -> None:
+        """A tab was opened: build it, or bring it up to date, computing only its own data."""
+        if name == "attacks":
+            self._open_attacks()
+            return
+        view = self.views.get(name)
+        pending = self._pending.pop(name, None)
+        if pending is not None and pending[0] == self._generation:
             with batched():
-                self._views[name].update(self._pending.pop(name))
+                if view is None:
+                    self._build(name, pending[1])
+                else:
+                    view.update(pending[1])
+            self._stale.discard(name)
+            return
+        if view is not None and name not in self._stale:
+            return
+        self._refresh({name})
 
-    def _build_attacks(self) -> Any:
-        self.attacks = attacks_tab(self.dataset, self.filters)
-        return self.attacks
+    def _open_attacks(self) -> None:
+        if self.attacks is not None:
+            if "attacks" in self._stale:
+                self._sync_attack_filters()
+            return
+        if "attacks" in self._building:
+            return
+        self._building.add("attacks")
+        filters = self.filters.derive()
+        method, threshold = self.view.method, self.view.threshold
+        dataset = self.dataset
+
+        def warm() -> None:
+            """Run the detectors the tab will show, filling the process-wide result cache."""
+            for m, t in {(DEFAULT_METHOD, None), (method, threshold)}:
+                model = AttacksModel(dataset, filters.derive(), method=m)
+                if t is not None:
+                    model.threshold = t
+                model.alerts(), model.daily_volume(), model.known_events(), model.evaluation(), model.comparison()
+
+        self._off_loop(warm, lambda _: self._build_attacks())
+
+    def _build_attacks(self) -> None:
+        self._building.discard("attacks")
+        self._attack_filters = self.filters.derive()
+        # A brush on the attacks chart lands in the tab's own Filters: pass it on to the session's.
+        self._attack_filters.param.watch(self._from_attack_filters, list(FILTER_PARAMS))
+        self.attacks = attacks_tab(self.dataset, self._attack_filters)
+        self.detection = _detection_controls(self.attacks)
+        if self.detection is not None:
+            self._view_to_detection()
+            self.detection.method.param.watch(self._method_picked, "value")
+            self.detection.threshold.param.watch(self._threshold_picked, "value_throttled")
+        holder = self._holders["attacks"]
+        holder.objects = [self.attacks]
+        holder.min_height = None
+        self._stale.discard("attacks")
+        if self.open_tab == "attacks":
+            self._sync_attack_filters()
+
+    def _sync_attack_filters(self) -> None:
+        """The attacks tab follows the session's filters only while it is open (detection is costly)."""
+        self._stale.discard("attacks")
+        if self._attack_filters is None:
+            return
+        values = {k: getattr(self.filters, k) for k in FILTER_PARAMS}
+        changed = {k: v for k, v in values.items() if getattr(self._attack_filters, k) != v}
+        if changed:
+            self._attack_filters.param.update(**changed)
+
+    def _from_attack_filters(self, *_: Any) -> None:
+        af = self._attack_filters
+        assert af is not None
+        changed = {k: getattr(af, k) for k in FILTER_PARAMS if getattr(self.filters, k) != getattr(af, k)}
+        if changed:
+            self.filters.param.update(**changed)
+
+    def _method_picked(self, event: param.parameterized.Event) -> None:
+        if not self._restoring and self.view.method != event.new:
+            self.view.param.update(method=event.new, threshold=None)  # a new method starts at its default
+
+    def _threshold_picked(self, event: param.parameterized.Event) -> None:
+        if not self._restoring and event.new is not None:
+            default = METHODS[self.view.method].default_threshold
+            value = float(event.new)
+            self.view.threshold = None if value == default else value
+
+    def _view_to_detection(self) -> None:
+        """Show the view's method and threshold in the detection controls (which recompute)."""
+        det = self.detection
+        if det is None:
+            return
+        restoring, self._restoring = self._restoring, True
+        try:
+            if det.method.value != self.view.method:
+                det.method.value = self.view.method  # resets its threshold to the method's default
+            wanted = self.view.threshold
+            if wanted is None:
+                wanted = METHODS[self.view.method].default_threshold
+            wanted = min(max(wanted, det.threshold.start), det.threshold.end)
+            if det.threshold.value != wanted:
+                det.threshold.param.update(value=wanted, value_throttled=wanted)
+        finally:
+            self._restoring = restoring
+
+    def _off_loop(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """``done(work())``: the work on a worker thread, ``done`` back on the session's event loop."""
+        if not in_server_session():
+            done(work())
+            return
+
+        async def run() -> None:
+            try:
+                result = await asyncio.to_thread(work)
+            except Exception:
+                LOG.exception("off-loop work for a tab failed; building it without the warmed results")
+                result = None
+            pn.state.execute(lambda: _logged(done, result), schedule=True)
+
+        pn.state.execute(run)
 
     def __panel__(self) -> Any:
         return self.page
+
+
+@dataclass(frozen=True)
+class DetectionControls:
+    """The attacks tab's method picker and threshold slider (its detection view watches them)."""
+
+    method: Any
+    threshold: Any
+
+
+def _logged(done: Callable[[Any], None], result: Any) -> None:
+    """``done(result)``, with any failure in the server's log (Panel would swallow it silently)."""
+    try:
+        done(result)
+    except Exception:
+        LOG.exception("building a tab failed")
+        print(f"tspanel: building a tab failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+        raise
+
+
+def _detection_controls(content: Any) -> DetectionControls | None:
+    """Found by what they are: the tab's one Select of detection methods and its one float slider."""
+    methods = [w for w in content.select(pn.widgets.Select) if set(getattr(w, "values", ())) <= set(METHODS)]
+    sliders = content.select(
+        lambda o: isinstance(o, pn.widgets.Widget) and "value_throttled" in o.param and isinstance(o.value, float)
+    )
+    if len(methods) != 1 or len(sliders) != 1:
+        return None
+    return DetectionControls(methods[0], sliders[0])
 
 
 def batched() -> Any:
@@ -220,5 +497,10 @@ def batched() -> Any:
     return pn.io.hold(freeze=True)
 
 
-def _progress() -> Any:
-    return pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width")
+def _progress(tab: str) -> list[Any]:
+    """What a tab shows while its data is computed off the event loop."""
+    what = "Running every detector on the selected data…" if tab == "attacks" else "Computing this tab…"
+    return [
+        pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width"),
+        pn.pane.HTML(f'<div class="ts-tab-progress" style="opacity:.7;font-size:13px">{what}</div>', margin=(6, 8)),
+    ]

@@ -12,16 +12,8 @@ from panel.viewable import Viewer
 
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.choices import Choices
-from tspanel.ui.text import label
 from tspanel.ui.url import clip_dates
-
-FILTER_LABELS: dict[str, str] = {
-    "categories": "Category",
-    "regions": "Region",
-    "severities": "Severity",
-    "actions": "Action",
-    "reviewers": "Reviewer",
-}
+from tspanel.vocab import FILTER_LABELS, action_label, category_label, severity_label, value_label
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -54,7 +46,7 @@ class FilterControls(Viewer):
         filters.param.watch(self._dates_from_filters, ["start", "end"])
         self.categories = pmu.MultiChoice.from_param(
             filters.param.categories,
-            options=list(choices.categories),
+            options={category_label(c): c for c in choices.categories},
             label="Categories",
             placeholder="All categories",
             sizing_mode="stretch_width",
@@ -69,14 +61,14 @@ class FilterControls(Viewer):
         )
         self.severities = pmu.CheckButtonGroup.from_param(
             filters.param.severities,
-            options={label(v): v for v in choices.severities},
+            options={severity_label(v): v for v in choices.severities},
             label="Severities (none = all)",
             size="small",
             sizing_mode="stretch_width",
         )
         self.actions = pmu.CheckButtonGroup.from_param(
             filters.param.actions,
-            options={label(v): v for v in choices.actions},
+            options={action_label(v): v for v in choices.actions},
             label="Actions (none = all)",
             size="small",
             orientation="vertical",
@@ -90,6 +82,10 @@ class FilterControls(Viewer):
             sizing_mode="stretch_width",
             visible=bool(choices.reviewers),
         )
+        for dropdown in self.dropdowns:
+            # A pick closes the drop-down (in the browser, at once): the open menu's invisible
+            # backdrop would otherwise swallow the next click on the page.
+            dropdown.jscallback(value="source.dropdown_open = false")
         self._layout = pn.Column(
             self.dates,
             self.categories,
@@ -100,6 +96,10 @@ class FilterControls(Viewer):
             sizing_mode="stretch_width",
             css_classes=["ts-filters"],
         )
+
+    @property
+    def dropdowns(self) -> tuple[Any, ...]:
+        return (self.categories, self.regions, self.reviewers)
 
     def _dates_from_widget(self, event: param.parameterized.Event) -> None:
         if self._syncing or not event.new:
@@ -177,7 +177,7 @@ class ActiveFilters(Viewer):
             )
         for name in LIST_FILTERS:
             for value in getattr(filters, name):
-                shown = self.choices.reviewer_label(value) if name == "reviewers" else label(value)
+                shown = self.choices.reviewer_label(value) if name == "reviewers" else value_label(name, value)
                 chips.append(
                     self._chip(
                         f"{FILTER_LABELS[name]}: {shown}",
