@@ -27,6 +27,11 @@ BASE = "http://dash.test:5006/"
 ATTACK_TITLE = "tspanel critical: Coordinated attack alert: spam on 2026-11-18 (score 21.8, 678 flags)"
 CLASSIFIER_TITLE = "tspanel warning: Classifier warning: 7-day mean score 0.783 (baseline 0.86, alert at 0.78)"
 GROWTH_TITLE = "tspanel warning: spam up 43% week over week (1,170 -> 1,678 flags)"
+SLA_RATE_TITLE = (
+    "tspanel critical: SLA breach rate 50.5% over the last 7 days (271 of 537 high/critical cases over 24 h; target 5%)"
+)
+SLA_48 = 48  # hours: the SLA the tests that append a day use (see append_attack_day)
+BACKLOG_TITLE = "tspanel warning: Open backlog 1,182 cases, 258% above its norm of 330 (same weekday, 4 weeks)"
 
 
 @pytest.fixture
@@ -58,10 +63,8 @@ def test_builtin_world_sends_the_expected_alerts_once(receiver, tmp_path, capsys
     code, out, _ = alert(capsys, "--notify", receiver.url(), "--state", str(state), "--base-url", BASE)
     assert code == 1  # new alerts were sent
     got = titles(receiver)
-    assert len(got) == 4
-    # Critical first: the SLA breaches (their numbers depend on the simulated queue), the last attack.
-    assert got[0].startswith("tspanel critical: ") and "past the 24 h SLA" in got[0]
-    assert got[1:] == [ATTACK_TITLE, CLASSIFIER_TITLE, GROWTH_TITLE]
+    # Critical first: last week's SLA breach rate, the last attack; then the warnings.
+    assert got == [SLA_RATE_TITLE, ATTACK_TITLE, CLASSIFIER_TITLE, BACKLOG_TITLE, GROWTH_TITLE]
 
     attack = receiver.messages()[1]
     assert attack["type"] == "failure"  # apprise's type for a critical item
@@ -71,7 +74,7 @@ def test_builtin_world_sends_the_expected_alerts_once(receiver, tmp_path, capsys
         "[Open the dashboard view](http://dash.test:5006/?tab=attacks&start=2026-11-18&end=2026-11-18"
         "&categories=spam&method=multisignal&threshold=4)"
     ) in attack["message"]
-    growth = receiver.messages()[3]
+    growth = receiver.messages()[4]
     assert growth["type"] == "warning"
     assert "- previous week: 1,170" in growth["message"] and "- this week: 1,678" in growth["message"]
     assert "sent [critical] Coordinated attack alert: spam on 2026-11-18" in out
@@ -88,7 +91,9 @@ def append_attack_day(data: Path) -> None:
     """A new part file with 2026-11-22: the organic traffic of 11-21 and the spam campaign of 11-18.
 
     The day's review cases are closed within 2 hours and its scores are 0.80, so the queue
-    and the classifier do not change state: the only new condition is the attack.
+    and the classifier do not change state: the only new condition is the attack. (The
+    world's still-open cases do age by a day: 31 high/critical ones cross 24 h on the new
+    day, oldest 35.8 h, so the tests that append set the SLA rules to 48 h, which none reach.)
     """
     flags = pl.read_parquet(data / "flags")
     organic = flags.filter((pl.col("date") == dt.date(2026, 11, 21)) & ~pl.col("coordinated_flag"))
@@ -114,8 +119,9 @@ def test_a_new_attack_day_in_appended_data_sends_exactly_one_alert(world_parquet
     data = tmp_path / "data"
     shutil.copytree(world_parquet, data)
     args = ["--data", str(data), "--notify", receiver.url(), "--state", str(tmp_path / "state.json")]
+    args += ["--rule", f"sla_hours={SLA_48}"]  # see append_attack_day
     assert alert(capsys, *args)[0] == 1
-    assert len(receiver.messages()) == 4
+    assert len(receiver.messages()) == 5
     receiver.clear()
 
     append_attack_day(data)
@@ -135,12 +141,12 @@ def test_a_failing_destination_is_reported_retried_and_its_secret_never_shown(re
         args = ["--notify", receiver.url(), "--notify", secret_url, "--state", str(state)]
         code, out, err = alert(capsys, *args)
         assert code == 3  # a destination failed
-        assert len(receiver.messages()) == 4  # the healthy destination got everything
+        assert len(receiver.messages()) == 5  # the healthy destination got everything
         assert failing.messages() == []
         label = f"json://alice:****@127.0.0.1:{failing.port}/hook"
         assert f"{label}: delivery failed:" in err
         assert "500" in err
-        assert "4 alerts will be retried on the next run" in err
+        assert "5 alerts will be retried on the next run" in err
 
         # Next run: the service is back; it gets the four, the other destination nothing again.
         failing.status = 200
@@ -148,7 +154,7 @@ def test_a_failing_destination_is_reported_retried_and_its_secret_never_shown(re
         code, out2, err2 = alert(capsys, *args)
         assert code == 1
         assert receiver.messages() == []
-        assert len(failing.messages()) == 4
+        assert len(failing.messages()) == 5
         assert f"-> {label}" in out2
         # The secret did reach the service (HTTP basic auth), and nothing else.
         auth = failing.received[0].headers["Authorization"]
@@ -160,7 +166,7 @@ def test_a_failing_destination_is_reported_retried_and_its_secret_never_shown(re
     saved = json.loads(state.read_text())
     (entries,) = saved["scopes"].values()
     assert sorted(e["label"] for e in entries.values()) == sorted([label, f"json://127.0.0.1:{receiver.port}/hook"])
-    assert all(len(e["sent"]) == 4 and e["last_error"] is None for e in entries.values())
+    assert all(len(e["sent"]) == 5 and e["last_error"] is None for e in entries.values())
 
 
 def test_a_fresh_process_never_prints_the_secret(tmp_path):
@@ -183,7 +189,7 @@ def test_dry_run_sends_nothing_and_writes_no_state(receiver, tmp_path, capsys):
     state = tmp_path / "state.json"
     code, out, _ = alert(capsys, "--notify", receiver.url(), "--state", str(state), "--dry-run")
     assert code == 1  # there are new alerts
-    assert out.count("would send") == 4
+    assert out.count("would send") == 5
     assert receiver.messages() == []
     assert not state.exists()
 
@@ -218,7 +224,7 @@ def test_destinations_from_the_environment(receiver, tmp_path, capsys, monkeypat
     monkeypatch.setenv("TSPANEL_NOTIFY", receiver.url("a") + " " + receiver.url("b"))
     assert alert(capsys, "--state", str(tmp_path / "s.json"))[0] == 1
     assert sorted({r.path for r in receiver.received}) == ["/a", "/b"]
-    assert len(receiver.received) == 8
+    assert len(receiver.received) == 10
 
 
 def item(key: str, title: str) -> AttentionItem:
@@ -248,8 +254,8 @@ def test_rules_change_what_is_sent(receiver, tmp_path, capsys):
     args = ["--notify", receiver.url(), "--state", str(tmp_path / "s.json")]
     code, _, _ = alert(capsys, *args, "--rule", "growth_pct=50", "--rule", "classifier_warning=false")
     assert code == 1
-    assert titles(receiver)[1:] == [ATTACK_TITLE]  # spam's 43% growth and the classifier warning stay quiet
-    assert len(titles(receiver)) == 2
+    # spam's 43% growth and the classifier warning stay quiet
+    assert titles(receiver) == [SLA_RATE_TITLE, ATTACK_TITLE, BACKLOG_TITLE]
 
 
 def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_path):
@@ -259,9 +265,13 @@ def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_p
     data = tmp_path / "data"
     shutil.copytree(world_parquet, data)
     watcher = DataWatcher(data)
-    alerter = ReloadAlerter(watcher, [destination(receiver.url())], tmp_path / "state.json", base_url=BASE)
+    rules = {"sla_hours": SLA_48}  # see append_attack_day
+    alerter = ReloadAlerter(
+        watcher, [destination(receiver.url())], tmp_path / "state.json", base_url=BASE, rules=rules
+    )
     alerter.run()  # at start
-    assert titles(receiver)[1:] == [ATTACK_TITLE, CLASSIFIER_TITLE, GROWTH_TITLE]
+    assert len(titles(receiver)) == 5
+    assert titles(receiver)[1:] == [ATTACK_TITLE, CLASSIFIER_TITLE, BACKLOG_TITLE, GROWTH_TITLE]
     receiver.clear()
     append_attack_day(data)
     assert watcher.check() is True  # the reload runs the rules
@@ -271,7 +281,9 @@ def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_p
     receiver.clear()
     # `tspanel alert` on the same directory and state file has nothing left to send.
     assert (
-        main(["alert", "--data", str(data), "--notify", receiver.url(), "--state", str(tmp_path / "state.json")]) == 0
+        main(["alert", "--data", str(data), "--notify", receiver.url(), "--state", str(tmp_path / "state.json"),
+              "--rule", f"sla_hours={SLA_48}"])
+        == 0
     )
     assert receiver.messages() == []
     alerter.close()

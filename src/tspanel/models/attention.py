@@ -28,6 +28,7 @@ from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import DomainModel, Finish, Unavailable, as_text
 from tspanel.models.classifier import ClassifierModel
 from tspanel.models.filters import LIST_FILTERS
+from tspanel.models.kpis import KpiModel
 from tspanel.models.volume import VolumeModel
 from tspanel.schema import HIGH_SEVERITIES, SLA_HOURS
 
@@ -35,6 +36,8 @@ from tspanel.schema import HIGH_SEVERITIES, SLA_HOURS
 DEFAULTS: dict[str, Any] = {
     "sla_hours": SLA_HOURS,  # an open high/critical case older than this breaches the SLA
     "sla_min_cases": 1,  # ... and this many such cases make an item
+    "sla_rate_pct": 5.0,  # high/critical cases of the last 7 days resolved after the SLA: above 5% (staffing's target)
+    "sla_rate_min_cases": 20,  # ... among at least 20 resolved high/critical cases (a handful proves nothing)
     "backlog_norm_weeks": 4,  # the norm: mean open backlog at the same weekday's midnight of the 4 weeks before
     "backlog_ratio": 1.5,  # an item when the backlog is above 1.5 x the norm ...
     "backlog_min_excess": 10,  # ... and at least 10 cases above it (tiny queues stay quiet)
@@ -45,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "growth_min_z": 3.0,  # ... and a rise of 3+ standard deviations of count noise: (this - prev) / sqrt(this + prev)
 }
 
-KINDS: tuple[str, ...] = ("sla_breach", "attack", "classifier", "backlog", "growth")
+KINDS: tuple[str, ...] = ("sla_breach", "sla_rate", "attack", "classifier", "backlog", "growth")
 LEVELS: tuple[str, ...] = ("critical", "warning")
 NOTHING = "nothing needs attention"
 
@@ -99,6 +102,8 @@ class AttentionModel(DomainModel):
 
     sla_hours = param.Number(default=DEFAULTS["sla_hours"], bounds=(0, None))
     sla_min_cases = param.Integer(default=DEFAULTS["sla_min_cases"], bounds=(1, None))
+    sla_rate_pct = param.Number(default=DEFAULTS["sla_rate_pct"], bounds=(0, 100))
+    sla_rate_min_cases = param.Integer(default=DEFAULTS["sla_rate_min_cases"], bounds=(1, None))
     backlog_norm_weeks = param.Integer(default=DEFAULTS["backlog_norm_weeks"], bounds=(1, 52))
     backlog_ratio = param.Number(default=DEFAULTS["backlog_ratio"], bounds=(1.0, None))
     backlog_min_excess = param.Integer(default=DEFAULTS["backlog_min_excess"], bounds=(0, None))
@@ -200,7 +205,13 @@ class AttentionModel(DomainModel):
     # --- the rules ---------------------------------------------------------------
     def items(self) -> list[AttentionItem]:
         """Everything that needs attention, critical first; [] when nothing does."""
-        out = self._queue_items() + self._attack_items() + self._classifier_items() + self._growth_items()
+        out = [
+            *self._queue_items(),
+            *self._sla_rate_items(),
+            *self._attack_items(),
+            *self._classifier_items(),
+            *self._growth_items(),
+        ]
         return sorted(out, key=lambda item: (LEVELS.index(item.severity), KINDS.index(item.kind)))
 
     def report(self) -> dict[str, Any]:
@@ -270,6 +281,42 @@ class AttentionModel(DomainModel):
                 )
             )
         return out
+
+    def _sla_rate_items(self) -> list[AttentionItem]:
+        """The last 7 days' SLA breach rate (the KPI's own definition) above the staffing target.
+
+        Open cases past the SLA are one signal; a queue that keeps up with its critical cases
+        yet resolves a fifth of the high ones late is the other, and the one staffing answers.
+        """
+        if not self.has("severity"):
+            return []
+        current = KpiModel(self.dataset, self.filters, sla_hours=self.sla_hours, period_days=7).kpis()
+        rate, eligible = current["sla_breach_rate_pct"], current["sla_eligible"]
+        if rate is None or eligible < self.sla_rate_min_cases or rate <= self.sla_rate_pct:
+            return []
+        return [
+            AttentionItem(
+                kind="sla_rate",
+                severity="critical" if rate >= 2 * self.sla_rate_pct else "warning",
+                key="sla_rate",
+                title=(
+                    f"SLA breach rate {rate:.1f}% over the last 7 days ({current['sla_breaches']:,} of "
+                    f"{eligible:,} high/critical cases over {self.sla_hours:g} h; target {self.sla_rate_pct:g}%)"
+                ),
+                numbers={
+                    "breach_rate_pct": round(rate, 1),
+                    "breaches": current["sla_breaches"],
+                    "eligible": eligible,
+                    "target_pct": self.sla_rate_pct,
+                    "start": current["start"],
+                    "end": current["end"],
+                },
+                view=view_query(
+                    "queue",
+                    self._scope(start=dt.date.fromisoformat(current["start"]), severities=list(HIGH_SEVERITIES)),
+                ),
+            )
+        ]
 
     def _classifier_items(self) -> list[AttentionItem]:
         status = ClassifierModel(self.dataset, self.filters).status()
