@@ -62,7 +62,7 @@ def daily(column: str, rows: list[tuple[dt.date, str, int]]) -> pl.DataFrame:
 
 def test_the_spec_table_declares_every_chart_once():
     keys = [s.key for specs in CHARTS.values() for s in specs]
-    assert len(keys) == len(set(keys)) == 13
+    assert len(keys) == len(set(keys)) == 14
     assert {s.key for s in CHARTS["volume"]} == {
         "volume-by-category",
         "week-over-week",
@@ -205,6 +205,34 @@ def test_the_resolution_histogram_ends_in_a_labelled_overflow_bin():
     assert list(figure(c).x_range.factors) == ["0–24 h", "24–72 h", "≥ 72 h"]
 
 
+def test_the_staffing_curve_marks_the_roster_and_the_recommendation_against_the_target():
+    staffing = {
+        "target_breach_pct": 5.0,
+        "curve": pl.DataFrame(
+            {
+                "reviewers": [10, 12, 14, 16],
+                "expected_breach_pct": [40.0, 12.5, 4.0, 1.0],
+                "backlog_at_week_end": [300.4, 120.0, 20.0, 5.0],
+                "is_roster": [False, True, False, False],
+                "is_recommended": [False, False, True, False],
+            }
+        ),
+    }
+    c, _ = chart("staffing-curve", staffing)
+    frame = c._frame(staffing)
+    assert frame["mark"].tolist() == ["", "today's roster", "recommended", ""]
+    assert frame["backlog_at_week_end"].tolist() == [300.0, 120.0, 20.0, 5.0]
+    fig = figure(c)
+    assert [item.label.value for item in fig.legend[0].items] == ["today's roster", "recommended"]
+    spans = [r for r in fig.renderers if type(r).__name__ == "Span"] + [
+        r for r in fig.center if type(r).__name__ == "Span"
+    ]
+    assert [span.location for span in spans] == [5.0]
+    # Not enough data to forecast: the card says so instead of drawing an empty curve.
+    c.update({"target_breach_pct": 5.0, "curve": None})
+    assert "Not enough data to forecast" in c.card.reason.object
+
+
 def test_known_attack_triangles_are_drawn_over_alert_dots():
     frame = pl.DataFrame(
         {
@@ -324,7 +352,8 @@ def test_every_chart_opens_on_an_empty_selection(key):
     c, _ = chart(key, None)
     assert c.dmap is None  # nothing to plot yet: the plot is built with the first data
     assert c.card.reason.visible and not c.card.body.visible
-    assert "No flags match these filters" in c.card.reason.object
+    expected = "Not enough data to forecast" if key == "staffing-curve" else "No flags match these filters"
+    assert expected in c.card.reason.object
 
 
 def test_a_chart_opened_empty_is_built_when_data_arrives():

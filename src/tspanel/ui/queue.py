@@ -105,6 +105,7 @@ class QueueTab(Viewer):
             self.backlog_card,
             flow(card("intake"), card("utilisation")),
             flow(card("resolution-time"), self.staffing_card),
+            card("staffing-curve"),
             sizing_mode="stretch_width",
         )
 

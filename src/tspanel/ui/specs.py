@@ -99,6 +99,7 @@ class ChartSpec:
     hint: str = ""
     decorations: tuple[Callable[[Any], None], ...] = ()
     measure: str | None = None  # frame column whose total of zero means "no flags match"
+    empty_message: str | None = None  # what an empty frame means, when not "no flags match these filters"
 
 
 # --------------------------------------------------------------------------- frames
@@ -318,6 +319,26 @@ def histogram_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFr
     return out[["bin", "cases", "color", "sla", "bin_start"]]
 
 
+def staffing_curve_frame(output: dict[str, Any] | None, ctx: ChartContext) -> pd.DataFrame:
+    """The queue model's re-simulated week per headcount, with today's roster and the recommendation named."""
+    curve = None if output is None else output.get("curve")
+    if curve is None or curve.height == 0 or curve["expected_breach_pct"].null_count() == curve.height:
+        return pd.DataFrame(
+            {"reviewers": [], "expected_breach_pct": [], "backlog_at_week_end": [], "mark": [], "target": []}
+        )
+    out = curve.with_columns(
+        pl.when(pl.col("is_recommended"))
+        .then(pl.lit("recommended"))
+        .when(pl.col("is_roster"))
+        .then(pl.lit("today's roster"))
+        .otherwise(pl.lit(""))
+        .alias("mark"),
+        pl.col("backlog_at_week_end").round(0),
+        pl.lit(output.get("target_breach_pct"), dtype=pl.Float64).alias("target"),
+    ).to_pandas()
+    return out[["reviewers", "expected_breach_pct", "backlog_at_week_end", "mark", "target"]]
+
+
 def attacks_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
     if output is None or output.height == 0:
         return pd.DataFrame({"date": pd.Series([], dtype="datetime64[ms]"), "flags": [], "alert": [], "attack": []})
@@ -468,6 +489,29 @@ def histogram_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
         tools=["hover"],
         default_tools=[],
     ).opts(toolbar=None)
+
+
+def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
+    opts = {
+        "responsive": True,
+        "height": 280,
+        "xlabel": "reviewers on the rota next week",
+        "ylabel": "% of high/critical cases over the SLA",
+        "grid": True,
+        "hover_cols": ["backlog_at_week_end"],
+    }
+    line = data.hvplot.line(x="reviewers", y="expected_breach_pct", color=ACCENT, line_width=2, **opts)
+    roster, recommended = (data[data["mark"] == mark] for mark in ("today's roster", "recommended"))
+    parts = line * roster.hvplot.scatter(
+        x="reviewers", y="expected_breach_pct", label="today's roster", color=BAD, size=120, **opts
+    ) * recommended.hvplot.scatter(
+        x="reviewers", y="expected_breach_pct", label="recommended", color=GOOD, size=120, **opts
+    )
+    target = data["target"].iloc[0] if len(data) else None
+    if target is not None and pd.notna(target):
+        # HoloViews directly: hvPlot has no reference-line kind; the dashed line is the breach target.
+        parts = parts * hv.HLine(float(target)).opts(color=BAD, line_dash="dashed", line_width=1)
+    return parts.opts(**legend_opts(), toolbar=None)
 
 
 def attacks_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
@@ -651,6 +695,19 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "resolution_histogram",
             histogram_frame,
             histogram_plot,
+        ),
+        ChartSpec(
+            "staffing-curve",
+            "Reviewers on the rota and next week's SLA",
+            "staffing",
+            staffing_curve_frame,
+            staffing_curve_plot,
+            subtitle=(
+                "next week re-simulated from the forecast arrivals, the measured service times, today's backlog "
+                "and the priority rules; dashed: the breach target"
+            ),
+            hint="Hover a point for the backlog left at the week's end.",
+            empty_message="Not enough data to forecast next week's human-review cases for this selection.",
         ),
     ),
     "attacks": (
