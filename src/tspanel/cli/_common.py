@@ -44,6 +44,31 @@ class TerminalSafe(io.TextIOBase):
     def encoding(self) -> Any:  # type: ignore[override]
         return getattr(self._stream, "encoding", "utf-8")
 
+    @property
+    def buffer(self) -> Any:
+        """Bytes for a file or pipe (`tspanel flags > out.csv`) pass unchanged; to a terminal they are escaped too."""
+        if self._stream.isatty():
+            return _TerminalBytes(self)
+        self._stream.flush()
+        return self._stream.buffer
+
+
+class _TerminalBytes(io.RawIOBase):
+    """Binary writes to a terminal, decoded and passed through :func:`for_terminal`."""
+
+    def __init__(self, text: TerminalSafe) -> None:
+        self._text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.flush()
+
 
 def iso_date(text: str) -> dt.date:
     try:
