@@ -64,17 +64,16 @@ def test_rollup_is_smaller_and_keyed(rollup):
     keys = keys[: keys.index("resolved_day") + 1]
     assert facts.select(keys).is_duplicated().sum() == 0
     # reviewer only on human-review cases; score bins of 0.01
-    assert facts.filter(pl.col("action") != "human_review")["reviewer_id"].null_count() == facts.filter(
-        pl.col("action") != "human_review"
-    ).height
+    assert (
+        facts.filter(pl.col("action") != "human_review")["reviewer_id"].null_count()
+        == facts.filter(pl.col("action") != "human_review").height
+    )
     assert facts["score_bin"].min() >= 0
     assert facts["score_bin"].max() <= 99
 
 
 def test_daily_mean_score_is_exact(world, rollup):
-    raw = (
-        world.flags.group_by("date").agg(pl.col("ml_score").mean().alias("raw")).collect().rename({"date": "day"})
-    )
+    raw = world.flags.group_by("date").agg(pl.col("ml_score").mean().alias("raw")).collect().rename({"date": "day"})
     from_rollup = rollup.facts.group_by("day").agg((pl.col("score_sum").sum() / pl.col("n").sum()).alias("rolled"))
     joined = raw.join(from_rollup, on="day")
     assert joined.height == 90
@@ -115,10 +114,9 @@ def test_histogram_and_backlog_equal_the_queue_model(world, rollup):
     queue = QueueModel(world, Filters())
     raw_hist = queue.resolution_histogram().select("bin_start", "cases")
     reviews = rollup.facts.filter(pl.col("action") == "human_review", pl.col("hours_bin").is_not_null())
-    rolled = (
-        reviews.group_by((pl.col("hours_bin") // 4 * 4).clip(upper_bound=72).cast(pl.Float64).alias("bin_start"))
-        .agg(pl.col("n").sum().alias("rolled"))
-    )
+    rolled = reviews.group_by(
+        (pl.col("hours_bin") // 4 * 4).clip(upper_bound=72).cast(pl.Float64).alias("bin_start")
+    ).agg(pl.col("n").sum().alias("rolled"))
     joined = raw_hist.join(rolled, on="bin_start", how="left").with_columns(pl.col("rolled").fill_null(0))
     assert joined["cases"].to_list() == joined["rolled"].to_list()
     assert joined["cases"].sum() > 0

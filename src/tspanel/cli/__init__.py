@@ -18,7 +18,18 @@ from tspanel.cli._common import TerminalSafe, for_terminal
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "flags", "validate", "detect", "report", "alert", "rollup", "bench")
+COMMANDS: tuple[str, ...] = (
+    "serve",
+    "generate",
+    "kpis",
+    "flags",
+    "validate",
+    "detect",
+    "report",
+    "alert",
+    "rollup",
+    "bench",
+)
 
 EXIT_USAGE = 2
 

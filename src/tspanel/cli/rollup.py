@@ -49,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     engine = args.engine or ("postgres" if is_url else "polars")
     if (engine == "postgres") != is_url:
         raise TspanelError(
-            "the postgres engine needs a postgresql:// source" if engine == "postgres" else
-            f"the {engine} engine reads a dataset directory, not a database URL; use --engine postgres"
+            "the postgres engine needs a postgresql:// source"
+            if engine == "postgres"
+            else f"the {engine} engine reads a dataset directory, not a database URL; use --engine postgres"
         )
     started = time.perf_counter()
     shown = engines.mask_uri(source) if is_url else (source or "built-in world")

@@ -177,7 +177,7 @@ def parquet_flags(data: Path) -> Path:
         if candidate.exists():
             return candidate
     if (data / "flags.csv").exists():
-        raise TspanelError(f"{data}: the spark engine reads Parquet; flags.csv is CSV (tspanel generate --format parquet)")
+        raise TspanelError(f"{data}: the spark engine reads Parquet; flags.csv is CSV (convert it to flags.parquet)")
     raise TspanelError(f"{data}: no flags.parquet or flags/ directory of Parquet files (docs/data.md)")
 
 

@@ -171,7 +171,9 @@ def signals_sql(columns: Collection[str], table: str = "flags") -> str:
     )
     tops = [("content_hash", "content"), ("target_id", "target"), ("account_id", "account")]
     top_ctes = ",\n".join(_top(column, alias) for column, alias in tops)
-    top_cols = ", ".join(f"COALESCE({a}.{a}_known, 0) AS {a}_known, COALESCE({a}.{a}_top, 0) AS {a}_top" for _, a in tops)
+    top_cols = ", ".join(
+        f"COALESCE({a}.{a}_known, 0) AS {a}_known, COALESCE({a}.{a}_top, 0) AS {a}_top" for _, a in tops
+    )
     joins = "\n".join(f"LEFT JOIN {a} ON {a}.day = base.day AND {a}.category = base.category" for _, a in tops)
     return f"""
 WITH src AS ({_source(columns, table)}),
