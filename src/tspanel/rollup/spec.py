@@ -9,7 +9,8 @@ Two tables, both additive over every key so a model can filter and re-aggregate 
   hold because it is not additive: distinct accounts, the day's top-5 content, target and
   account counts, young accounts and the hourly profile (regional counts are in ``facts``).
 
-The text is written in sqlglot's neutral dialect; the one construct the engines spell
+The text is written in sqlglot's neutral dialect; integer sums are cast to BIGINT
+(PostgreSQL sums a BIGINT into NUMERIC). The one construct the engines spell
 differently without a common sqlglot form (seconds since the epoch, fractional) is the
 ``EPOCH_SECONDS(x)`` placeholder, rewritten per engine in :func:`transpile`.
 """
@@ -158,7 +159,8 @@ def _top(column: str, alias: str) -> str:
   FROM {alias}_counts
 ),
 {alias} AS (
-  SELECT day, category, SUM(k) AS {alias}_known, SUM(CASE WHEN rank_ <= {TOP_K} THEN k ELSE 0 END) AS {alias}_top
+  SELECT day, category, CAST(SUM(k) AS BIGINT) AS {alias}_known,
+    CAST(SUM(CASE WHEN rank_ <= {TOP_K} THEN k ELSE 0 END) AS BIGINT) AS {alias}_top
   FROM {alias}_ranked GROUP BY day, category
 )"""
 
