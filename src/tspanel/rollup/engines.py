@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from tspanel.errors import TspanelError
 from tspanel.rollup import spec
@@ -161,6 +162,7 @@ def spark_session(master: str = "local[2]") -> Any:
         raise TspanelError('the spark engine needs the spark extra: pip install "tspanel[spark]"') from exc
     builder = SparkSession.builder.master(master).appName("tspanel-rollup")
     builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")  # our own progress lines instead
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "4")
     try:
@@ -190,7 +192,8 @@ def rollup_spark(session: Any, path: Path | str, progress: Progress | None = Non
         if progress:
             progress(f"Spark: computing the {name} rollup of {path}")
         result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
-        frames.append(pl.from_arrow(result.toArrow()))
+        arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+        frames.append(pl.from_arrow(arrow))
     return normalise(*frames)
 
 
