@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import polars as pl
 import pytest
@@ -189,3 +190,27 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, argv, message):
 def test_mask_uri():
     assert mask_uri("postgresql://me:s3cret@db:5432/ts") == "postgresql://me:***@db:5432/ts"
     assert mask_uri("postgresql://me@db/ts") == "postgresql://me@db/ts"
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "message"),
+    [
+        ("adbc_driver_postgresql", ["rollup", "--data", "postgresql://u@127.0.0.1:9/x"], "needs the postgres extra"),
+        ("pyspark", ["rollup", "--engine", "spark", "data/legacy_sample"], "needs the spark extra"),
+        (
+            "adbc_driver_postgresql",
+            ["load-db", "postgresql://u@127.0.0.1:9/x", "--data", "data/legacy_sample"],
+            "needs the postgres extra",
+        ),
+    ],
+)
+def test_missing_extra_says_how_to_get_it(monkeypatch, tmp_path, capsys, module, argv, message):
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    parquet = tmp_path / "pq"
+    parquet.mkdir()
+    load_dataset("data/legacy_sample").flags.collect().with_columns(
+        pl.col(pl.Categorical, pl.Enum).cast(pl.String)
+    ).write_parquet(parquet / "flags.parquet")
+    argv = [str(parquet) if a == "data/legacy_sample" and "spark" in argv else a for a in argv]
+    assert main([*argv, str(tmp_path / "out")] if argv[0] == "rollup" else argv) == 2
+    assert message in capsys.readouterr().err

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 from pg_server import find_bindir, postgres_server
 from tspanel.cli import main
 from tspanel.rollup import read_rollup, rollup_polars, rollup_postgres
-from tspanel.rollup.engines import load_postgres
+from tspanel.rollup.engines import connect_postgres, load_postgres
 from tspanel.source import default_world, load_dataset
 
 pytestmark = [
@@ -70,3 +70,21 @@ def test_cli_postgres(world_in_db, tmp_path, capsys):
     assert read_rollup(out).facts["n"].sum() == TOTAL_FLAGS
     assert main(["rollup", "--data", url, "--table", "nope", str(tmp_path / "x")]) == 2
     assert "has no table 'nope'" in capsys.readouterr().err
+
+
+def test_load_db_command(server, capsys):
+    conn = connect_postgres(server)  # a schema of its own, so the built-in world's flags table is not in the way
+    with conn.cursor() as cur:
+        cur.execute("CREATE SCHEMA loadtest")
+    conn.commit()
+    conn.close()
+    url = server + "?options=-csearch_path%3Dloadtest"
+    assert main(["load-db", url, "--data", "data/legacy_sample"]) == 0
+    out = capsys.readouterr().out
+    assert "flags: 48 rows" in out
+    assert "reviewers: 3 rows" in out
+    assert "attacks: 1 rows" in out
+    assert main(["load-db", url, "--data", "data/legacy_sample"]) == 2  # exists: refused without --replace
+    assert "already exists" in capsys.readouterr().err
+    assert main(["load-db", url, "--data", "data/legacy_sample", "--replace"]) == 0
+    assert rollup_postgres(url).facts["n"].sum() == 48

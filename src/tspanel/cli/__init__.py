@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "report",
     "alert",
     "rollup",
+    "load-db",
     "bench",
 )
 
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tspanel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"tspanel.cli.{name}").register(sub)
+        importlib.import_module(f"tspanel.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

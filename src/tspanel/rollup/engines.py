@@ -139,14 +139,19 @@ def rollup_postgres(uri: str, table: str = "flags", progress: Progress | None = 
     return normalise(*frames)
 
 
-def load_postgres(uri: str, flags: pl.DataFrame | pl.LazyFrame, table: str = "flags") -> int:
-    """Write a dataset's flags into PostgreSQL (replacing ``table``); for tests and demos."""
+def load_postgres(uri: str, frame: pl.DataFrame | pl.LazyFrame, table: str = "flags", *, replace: bool = True) -> int:
+    """Write a table of a dataset (its flags, by default into ``flags``) into PostgreSQL.
+
+    For tests, demos and `tspanel load-db`; ``replace=False`` refuses to touch an existing table.
+    """
     table = _check_table(table)
-    frame = flags.lazy().with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)).collect()
+    frame = frame.lazy().with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)).collect()
     conn = connect_postgres(uri)
     try:
+        if not replace and table_columns(conn, table):
+            raise TspanelError(f"table {table!r} already exists at {mask_uri(uri)}; pass --replace to replace it")
         with conn.cursor() as cur:
-            cur.adbc_ingest(table, frame.to_arrow(), mode="replace")
+            cur.adbc_ingest(table, frame.to_arrow(), mode="replace" if replace else "create")
         conn.commit()
     finally:
         conn.close()
