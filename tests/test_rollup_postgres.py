@@ -88,3 +88,10 @@ def test_load_db_command(server, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["load-db", url, "--data", "data/legacy_sample", "--replace"]) == 0
     assert rollup_postgres(url).facts["n"].sum() == 48
+
+
+def test_table_without_a_required_column_exits_2(server, tmp_path, capsys):
+    load_postgres(server, load_dataset("data/legacy_sample").flags.drop("severity"), table="no_severity")
+    assert main(["rollup", "--data", server, "--table", "no_severity", str(tmp_path / "out")]) == 2
+    assert "lacks the required column(s) severity" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

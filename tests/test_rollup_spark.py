@@ -101,3 +101,19 @@ def test_three_engines_agree(spark, world_parquet):
     for rollup in (on_polars, in_db, on_spark):
         assert rollup.facts["n"].sum() == TOTAL_FLAGS
         assert rollup.facts.filter(pl.col("action") == "auto_block")["n"].sum() == AUTO_BLOCKED
+
+
+def test_bad_parquet_exits_2(spark, tmp_path, capsys):
+    no_score = tmp_path / "a"
+    no_score.mkdir()
+    plain(load_dataset("data/legacy_sample").flags).drop("ml_score").write_parquet(no_score / "flags.parquet")
+    assert main(["rollup", "--engine", "spark", str(no_score), str(tmp_path / "out")]) == 2
+    assert "lacks the required column(s) ml_score" in capsys.readouterr().err
+    not_parquet = tmp_path / "b"
+    not_parquet.mkdir()
+    (not_parquet / "flags.parquet").write_text("flag_id,date\n1,2026-01-01\n")
+    assert main(["rollup", "--engine", "spark", str(not_parquet), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Spark could not compute the rollup" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,7 @@ _SIGNAL_TYPES: dict[str, pl.DataType] = {
 }
 FACT_SCHEMA = pl.Schema({c: _FACT_TYPES[c] for c in (*spec.FACT_KEYS, *spec.FACT_MEASURES)})
 SIGNAL_SCHEMA = pl.Schema({c: _SIGNAL_TYPES[c] for c in (*spec.SIGNAL_KEYS, *spec.SIGNAL_MEASURES)})
+REQUIRED = ("date", "category", "severity", "action", "ml_score")  # the contract's, bar flag_id (not read)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
@@ -124,16 +125,23 @@ def rollup_postgres(uri: str, table: str = "flags", progress: Progress | None = 
         columns = table_columns(conn, table)
         if not columns:
             raise TspanelError(f"PostgreSQL at {mask_uri(uri)} has no table {table!r}; load one or pass --table")
-        missing = [c for c in ("date", "category", "severity", "action", "ml_score") if c not in columns]
+        missing = [c for c in REQUIRED if c not in columns]
         if missing:
             raise TspanelError(f"table {table!r} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        from adbc_driver_manager.dbapi import Error
+
         frames = []
         for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
             if progress:
                 progress(f"PostgreSQL: computing the {name} rollup of {table}")
             with conn.cursor() as cur:
-                cur.execute(spec.transpile(build(columns, table), "postgres"))
-                frames.append(pl.from_arrow(cur.fetch_arrow_table()))
+                try:
+                    cur.execute(spec.transpile(build(columns, table), "postgres"))
+                    frames.append(pl.from_arrow(cur.fetch_arrow_table()))
+                except Error as exc:  # e.g. a column of another type than the contract's
+                    raise TspanelError(
+                        f"PostgreSQL could not compute the rollup of {table!r}: {_first_line(exc)}"
+                    ) from None
     finally:
         conn.close()
     return normalise(*frames)
@@ -190,15 +198,23 @@ def parquet_flags(data: Path) -> Path:
 
 def rollup_spark(session: Any, path: Path | str, progress: Progress | None = None) -> Rollup:
     """The rollup of a Parquet flags table, computed by Spark; collected to the driver as Arrow."""
-    frame = session.read.parquet(str(path))
-    frame.createOrReplaceTempView("tspanel_flags")
-    frames = []
-    for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
-        if progress:
-            progress(f"Spark: computing the {name} rollup of {path}")
-        result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
-        arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
-        frames.append(pl.from_arrow(arrow))
+    from pyspark.errors import PySparkException
+
+    try:
+        frame = session.read.parquet(str(path))
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            raise TspanelError(f"{path} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        frame.createOrReplaceTempView("tspanel_flags")
+        frames = []
+        for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
+            if progress:
+                progress(f"Spark: computing the {name} rollup of {path}")
+            result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
+            arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+            frames.append(pl.from_arrow(arrow))
+    except PySparkException as exc:  # unreadable Parquet, a column of another type than the contract's
+        raise TspanelError(f"Spark could not compute the rollup of {path}: {_first_line(exc)}") from None
     return normalise(*frames)
 
 
