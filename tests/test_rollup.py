@@ -205,7 +205,8 @@ def test_mask_uri():
     ],
 )
 def test_missing_extra_says_how_to_get_it(monkeypatch, tmp_path, capsys, module, argv, message):
-    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")] or [module]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
     parquet = tmp_path / "pq"
     parquet.mkdir()
     load_dataset("data/legacy_sample").flags.collect().with_columns(

@@ -198,6 +198,7 @@ def parquet_flags(data: Path) -> Path:
 
 def rollup_spark(session: Any, path: Path | str, progress: Progress | None = None) -> Rollup:
     """The rollup of a Parquet flags table, computed by Spark; collected to the driver as Arrow."""
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
     try:
@@ -213,8 +214,10 @@ def rollup_spark(session: Any, path: Path | str, progress: Progress | None = Non
             result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
             arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
             frames.append(pl.from_arrow(arrow))
-    except PySparkException as exc:  # unreadable Parquet, a column of another type than the contract's
-        raise TspanelError(f"Spark could not compute the rollup of {path}: {_first_line(exc)}") from None
+    except (PySparkException, Py4JJavaError) as exc:  # unreadable Parquet, a column of another type
+        java = getattr(exc, "java_exception", None)
+        reason = _first_line(java.getMessage()) if java is not None else _first_line(exc)
+        raise TspanelError(f"Spark could not compute the rollup of {path}: {reason}") from None
     return normalise(*frames)
 
 
@@ -224,6 +227,6 @@ def mask_uri(uri: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException | str) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
