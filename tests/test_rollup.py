@@ -173,7 +173,7 @@ def test_cli_writes_the_rollup(tmp_path, capsys):
         (["rollup", "--engine", "postgres", "data/legacy_sample", "{tmp}/out"], "postgresql:// source"),
         (["rollup", "--data", "postgresql://u:hunter2@127.0.0.1:9/x", "{tmp}/out"], "cannot connect"),
         (["rollup", "--data", "postgresql://u@127.0.0.1:9/x", "--table", "a;drop", "{tmp}/out"], "not a table name"),
-        (["rollup", "a", "b", "c"], "give the source once"),
+        (["rollup", "--data", "a", "b", "c"], "give the source once"),
         (["rollup", "data/legacy_sample", "{tmp}/file.txt"], "not a directory"),
     ],
 )

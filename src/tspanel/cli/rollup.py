@@ -20,7 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples: tspanel rollup data/mine out/rollup | tspanel rollup --data postgresql://me@db/ts out/r "
         "| tspanel rollup --engine spark --master local[2] data/parquet out/r",
     )
-    parser.add_argument("paths", nargs="+", metavar="[SOURCE] OUT", help="source (optional) and output directory")
+    parser.add_argument(
+        "source", nargs="?", metavar="SOURCE", help="dataset directory or postgresql:// URL (default: built-in world)"
+    )
+    parser.add_argument("out", metavar="OUT", help="output directory (new, empty, or an earlier rollup)")
     parser.add_argument("--data", metavar="SOURCE", help="the source, instead of the first positional argument")
     parser.add_argument(
         "--engine",
@@ -40,11 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.errors import TspanelError
     from tspanel.rollup import engines, write_rollup
 
-    paths = list(args.paths)
-    if len(paths) > 2 or (args.data and len(paths) != 1):
+    if args.data and args.source:
         raise TspanelError("give the source once (SOURCE or --data) and one output directory OUT")
-    source = args.data if args.data else (paths[0] if len(paths) == 2 else None)
-    out = Path(paths[-1])
+    source = args.data or args.source
+    out = Path(args.out)
     is_url = source is not None and source.startswith(("postgresql://", "postgres://"))
     engine = args.engine or ("postgres" if is_url else "polars")
     if (engine == "postgres") != is_url:
