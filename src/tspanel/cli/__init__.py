@@ -18,7 +18,19 @@ from tspanel.cli._common import TerminalSafe, for_terminal
 from tspanel.errors import TspanelError
 
 # Order is the order shown in `tspanel --help`.
-COMMANDS: tuple[str, ...] = ("serve", "generate", "kpis", "flags", "validate", "detect", "report", "alert", "bench")
+COMMANDS: tuple[str, ...] = (
+    "serve",
+    "generate",
+    "kpis",
+    "flags",
+    "validate",
+    "detect",
+    "report",
+    "alert",
+    "rollup",
+    "load-db",
+    "bench",
+)
 
 EXIT_USAGE = 2
 
@@ -33,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tspanel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"tspanel.cli.{name}").register(sub)
+        importlib.import_module(f"tspanel.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

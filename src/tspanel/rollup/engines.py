@@ -1,0 +1,232 @@
+"""Run the rollup (tspanel.rollup.spec) on Polars, PostgreSQL or Spark, into the same two frames.
+
+Every engine runs the same SQL text (transpiled per dialect) where the data lives and
+returns only the rollup; :func:`normalise` then gives every engine's output one schema and
+one row order, so outputs compare equal row for row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from tspanel.errors import TspanelError
+from tspanel.rollup import spec
+
+Progress = Callable[[str], None]
+
+_FACT_TYPES: dict[str, pl.DataType] = {
+    "day": pl.Date(),
+    **dict.fromkeys(("category", "region", "severity", "action", "reviewer_id"), pl.String()),
+    "score_bin": pl.Int16(),
+    "hours_bin": pl.Int16(),
+    "open_day": pl.Date(),
+    "resolved_day": pl.Date(),
+    **dict.fromkeys(("n", "hours_n", "over_sla", "coordinated", "appealed", "overturned"), pl.Int64()),
+    **dict.fromkeys(("score_sum", "score_sq_sum", "hours_sum"), pl.Float64()),
+}
+_SIGNAL_TYPES: dict[str, pl.DataType] = {
+    "day": pl.Date(),
+    "category": pl.String(),
+    **dict.fromkeys(spec.SIGNAL_MEASURES, pl.Int64()),
+}
+FACT_SCHEMA = pl.Schema({c: _FACT_TYPES[c] for c in (*spec.FACT_KEYS, *spec.FACT_MEASURES)})
+SIGNAL_SCHEMA = pl.Schema({c: _SIGNAL_TYPES[c] for c in (*spec.SIGNAL_KEYS, *spec.SIGNAL_MEASURES)})
+REQUIRED = ("date", "category", "severity", "action", "ml_score")  # the contract's, bar flag_id (not read)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """The two rollup tables (see tspanel.rollup.spec for what they hold)."""
+
+    facts: pl.DataFrame
+    signals: pl.DataFrame
+
+
+def _cast(frame: pl.DataFrame, schema: pl.Schema, keys: tuple[str, ...]) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in schema.items():
+        column = pl.col(name)
+        if isinstance(frame.schema[name], pl.Decimal):  # PostgreSQL's NUMERIC sums
+            column = column.cast(pl.Float64)
+        if name == "resolved_day":  # days since 1970-01-01 in SQL (the portable form)
+            column = column.cast(pl.Int32)
+        exprs.append(column.cast(dtype).alias(name))
+    return frame.select(exprs).sort(list(keys), nulls_last=True)
+
+
+def normalise(facts: pl.DataFrame, signals: pl.DataFrame) -> Rollup:
+    """Each engine's result in one schema and one row order (by every key)."""
+    return Rollup(
+        facts=_cast(facts, FACT_SCHEMA, spec.FACT_KEYS),
+        signals=_cast(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS),
+    )
+
+
+# --- Polars -------------------------------------------------------------------------
+def rollup_polars(flags: pl.LazyFrame, columns: Collection[str]) -> Rollup:
+    """The rollup of a loaded dataset's flags, by Polars' SQL engine."""
+    ctx = pl.SQLContext(flags=flags)
+    facts, signals = pl.collect_all(
+        [
+            ctx.execute(spec.transpile(spec.facts_sql(columns), "polars")),
+            ctx.execute(spec.transpile(spec.signals_sql(columns), "polars")),
+        ]
+    )
+    return normalise(facts, signals)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+def _check_table(table: str) -> str:
+    if not _IDENTIFIER.fullmatch(table):
+        raise TspanelError(f"--table {table!r} is not a table name; use NAME or SCHEMA.NAME (letters, digits, _)")
+    return table
+
+
+def connect_postgres(uri: str) -> Any:
+    """An ADBC connection to PostgreSQL in UTC (days and hours are UTC, as in the data contract)."""
+    try:
+        from adbc_driver_postgresql import dbapi
+    except ImportError as exc:
+        raise TspanelError('the postgres engine needs the postgres extra: pip install "tspanel[postgres]"') from exc
+    try:
+        conn = dbapi.connect(uri)
+    except Exception as exc:  # the driver's errors name the host, never the password
+        raise TspanelError(f"cannot connect to PostgreSQL at {mask_uri(uri)}: {_first_line(exc)}") from None
+    with conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+    return conn
+
+
+def table_columns(conn: Any, table: str) -> list[str]:
+    """The columns of ``table`` (``NAME`` or ``SCHEMA.NAME``), in order; empty when it does not exist."""
+    schema, _, name = table.rpartition(".")
+    query = (
+        "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
+        "AND table_schema = COALESCE(NULLIF($2, ''), current_schema()) ORDER BY ordinal_position"
+    )
+    with conn.cursor() as cur:
+        cur.execute(query, (name, schema))
+        return [row[0] for row in cur.fetchall()]
+
+
+def rollup_postgres(uri: str, table: str = "flags", progress: Progress | None = None) -> Rollup:
+    """The rollup computed inside PostgreSQL; only the grouped rows cross the wire (as Arrow)."""
+    table = _check_table(table)
+    conn = connect_postgres(uri)
+    try:
+        columns = table_columns(conn, table)
+        if not columns:
+            raise TspanelError(f"PostgreSQL at {mask_uri(uri)} has no table {table!r}; load one or pass --table")
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            raise TspanelError(f"table {table!r} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        from adbc_driver_manager.dbapi import Error
+
+        frames = []
+        for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
+            if progress:
+                progress(f"PostgreSQL: computing the {name} rollup of {table}")
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(spec.transpile(build(columns, table), "postgres"))
+                    frames.append(pl.from_arrow(cur.fetch_arrow_table()))
+                except Error as exc:  # e.g. a column of another type than the contract's
+                    raise TspanelError(
+                        f"PostgreSQL could not compute the rollup of {table!r}: {_first_line(exc)}"
+                    ) from None
+    finally:
+        conn.close()
+    return normalise(*frames)
+
+
+def load_postgres(uri: str, frame: pl.DataFrame | pl.LazyFrame, table: str = "flags", *, replace: bool = True) -> int:
+    """Write a table of a dataset (its flags, by default into ``flags``) into PostgreSQL.
+
+    For tests, demos and `tspanel load-db`; ``replace=False`` refuses to touch an existing table.
+    """
+    table = _check_table(table)
+    frame = frame.lazy().with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)).collect()
+    conn = connect_postgres(uri)
+    try:
+        if not replace and table_columns(conn, table):
+            raise TspanelError(f"table {table!r} already exists at {mask_uri(uri)}; pass --replace to replace it")
+        with conn.cursor() as cur:
+            cur.adbc_ingest(table, frame.to_arrow(), mode="replace" if replace else "create")
+        conn.commit()
+    finally:
+        conn.close()
+    return frame.height
+
+
+# --- Spark ------------------------------------------------------------------------------
+def spark_session(master: str = "local[2]") -> Any:
+    """A SparkSession in UTC (days and hours are UTC, as in the data contract)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise TspanelError('the spark engine needs the spark extra: pip install "tspanel[spark]"') from exc
+    builder = SparkSession.builder.master(master).appName("tspanel-rollup")
+    builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")  # our own progress lines instead
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "4")
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        raise TspanelError(f"cannot start Spark (master {master}; it needs Java 17): {_first_line(exc)}") from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def parquet_flags(data: Path) -> Path:
+    """The flags table of a Parquet dataset directory: flags.parquet or a flags/ directory of parts."""
+    for candidate in (data / "flags.parquet", data / "flags"):
+        if candidate.exists():
+            return candidate
+    if (data / "flags.csv").exists():
+        raise TspanelError(f"{data}: the spark engine reads Parquet; flags.csv is CSV (convert it to flags.parquet)")
+    raise TspanelError(f"{data}: no flags.parquet or flags/ directory of Parquet files (docs/data.md)")
+
+
+def rollup_spark(session: Any, path: Path | str, progress: Progress | None = None) -> Rollup:
+    """The rollup of a Parquet flags table, computed by Spark; collected to the driver as Arrow."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        frame = session.read.parquet(str(path))
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            raise TspanelError(f"{path} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        frame.createOrReplaceTempView("tspanel_flags")
+        frames = []
+        for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
+            if progress:
+                progress(f"Spark: computing the {name} rollup of {path}")
+            result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
+            arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+            frames.append(pl.from_arrow(arrow))
+    except (PySparkException, Py4JJavaError) as exc:  # unreadable Parquet, a column of another type
+        java = getattr(exc, "java_exception", None)
+        reason = _first_line(java.getMessage()) if java is not None else _first_line(exc)
+        raise TspanelError(f"Spark could not compute the rollup of {path}: {reason}") from None
+    return normalise(*frames)
+
+
+# --- shared -----------------------------------------------------------------------------
+def mask_uri(uri: str) -> str:
+    """A database URL with its password replaced, safe to print."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
+
+
+def _first_line(exc: BaseException | str) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
