@@ -21,7 +21,16 @@ from tspanel.models.queue import FORECAST_DAYS, HIST_BIN_HOURS, HIST_MAX_HOURS, 
 from tspanel.models.volume import ROLLING_DAYS
 from tspanel.schema import ACTIONS, HIGH_SEVERITIES, SEVERITIES, SLA_HOURS
 
-__all__ = ["ACTIONS", "HIGH_SEVERITIES", "SEVERITIES", "Z_95", "Workload", "hour_profile", "simulated_staffing", "staffing"]
+__all__ = [
+    "ACTIONS",
+    "HIGH_SEVERITIES",
+    "SEVERITIES",
+    "Z_95",
+    "Workload",
+    "hour_profile",
+    "simulated_staffing",
+    "staffing",
+]
 
 
 @dataclass(frozen=True)
