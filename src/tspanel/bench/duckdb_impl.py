@@ -332,7 +332,7 @@ def _staffing(con: duckdb.DuckDBPyConnection, work: Workload, intake: pl.DataFra
         """,
         [work.as_of, work.as_of, work.as_of],
     )
-    codes = np.array([SEVERITIES.index(s) for s in backlog["severity"]], dtype=np.int64)
+    codes = backlog["severity"].cast(pl.Enum(SEVERITIES)).to_physical().to_numpy().astype(np.int64)
     service: dict[int, np.ndarray] = {}
     if {"assigned_at", "resolved_at"} <= columns:
         sample = _q(

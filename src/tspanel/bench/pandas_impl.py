@@ -239,7 +239,7 @@ def _staffing(
     """QueueModel's staffing plan: its inputs measured in pandas, then the shared forecast and re-simulation."""
     as_of = pd.Timestamp(work.as_of)
     ages = ((as_of - opened[is_open]).dt.total_seconds() / 3600).to_numpy(dtype=np.float64)
-    codes = reviews.loc[is_open, "severity"].astype(str).map(SEVERITIES.index).to_numpy(dtype=np.int64)
+    codes = reviews.loc[is_open, "severity"].map({s: i for i, s in enumerate(SEVERITIES)}).to_numpy(np.int64)
     recent = reviews[reviews["date"] >= pd.Timestamp(work.history_start)]
     service: dict[int, np.ndarray] = {}
     if {"assigned_at", "resolved_at"} <= set(reviews.columns):

@@ -346,7 +346,8 @@ def backlog_arrays(frame: pl.DataFrame) -> dict[str, np.ndarray]:
     """The open cases' ages and severity codes as the re-simulation takes them."""
     return {
         "backlog_age_h": frame["age"].to_numpy().astype(np.float64),
-        "backlog_severity": np.array([SEVERITIES.index(s) for s in frame["severity"]], dtype=np.int64),
+        # position in SEVERITIES, vectorised (a Python lookup per open case took ~9 ms at 1M flags)
+        "backlog_severity": frame["severity"].cast(pl.Enum(SEVERITIES)).to_physical().to_numpy().astype(np.int64),
     }
 
 
