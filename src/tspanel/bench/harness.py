@@ -123,7 +123,13 @@ def _key_numbers(result: dict[str, dict[str, Any]]) -> dict[str, Any]:
     kpis = result["kpis"]["current"]
     quantiles = result["classifier"]["score_quantiles"]
     medians = quantiles["median"] if isinstance(quantiles, pl.DataFrame) else quantiles["median"].to_numpy()
+    # pandas and DuckDB also keep the earlier weekday-mean arithmetic as "staffing"; their
+    # "staffing_plan" is what QueueModel's "staffing" is: the forecast and queue re-simulation.
+    plan = result["queue"].get("staffing_plan", result["queue"]["staffing"])
     return {
+        "reviewers_needed": float(plan["reviewers_needed"] or 0),
+        "forecast_cases_7d": float(plan["forecast_cases_7d"] or 0.0),
+        "expected_breach_pct_at_roster": float(plan.get("expected_breach_pct_at_roster") or 0.0),
         "total_flags": int(kpis["total_flags"]),
         "sla_breaches": int(kpis["sla_breaches"]),
         "ml_score_last_week": float(kpis["ml_score_last_week"] or 0.0),

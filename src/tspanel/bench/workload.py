@@ -11,12 +11,26 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import polars as pl
+
+from tspanel.models import forecast as forecasting
+from tspanel.models import staffing as staffing_model
 from tspanel.models.classifier import Z_95, drift_state
 from tspanel.models.queue import FORECAST_DAYS, HIST_BIN_HOURS, HIST_MAX_HOURS, HISTORY_DAYS
 from tspanel.models.volume import ROLLING_DAYS
 from tspanel.schema import ACTIONS, HIGH_SEVERITIES, SEVERITIES, SLA_HOURS
 
-__all__ = ["ACTIONS", "HIGH_SEVERITIES", "SEVERITIES", "Z_95", "Workload", "staffing"]
+__all__ = [
+    "ACTIONS",
+    "HIGH_SEVERITIES",
+    "SEVERITIES",
+    "Z_95",
+    "Workload",
+    "hour_profile",
+    "simulated_staffing",
+    "staffing",
+]
 
 
 @dataclass(frozen=True)
@@ -97,3 +111,51 @@ def staffing(work: Workload, daily_cases: dict[dt.date, int], reviewers: int, me
         "current_reviewers": reviewers,
         "forecast_cases_7d": forecast,
     }
+
+
+def hour_profile(counts: list[tuple[int, int, int]] | None) -> np.ndarray:
+    """(weekday 0-6, UTC hour, arrivals) rows as QueueModel's shares per weekday; flat without timestamps."""
+    flat = np.full((7, 24), 1 / 24)
+    if counts is None:
+        return flat
+    grid = np.zeros((7, 24))
+    for dow, hour, n in counts:
+        grid[int(dow), int(hour)] = n
+    totals = grid.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, grid / np.where(totals > 0, totals, 1), flat)
+
+
+def simulated_staffing(
+    work: Workload,
+    intake: pl.DataFrame,
+    backlog_age_h: np.ndarray,
+    backlog_severity: np.ndarray,
+    service_h: dict[int, np.ndarray],
+    profile: np.ndarray,
+    reviewers: pl.DataFrame,
+) -> dict[str, Any]:
+    """QueueModel's staffing output from inputs an engine measured: the same forecast and queue
+    re-simulation (tspanel.models.forecast, tspanel.models.staffing), so that every engine of the
+    benchmark computes the refresh's staffing plan, not only the Polars one (issue #19).
+
+    The engine's work is measuring the inputs (daily intake, today's backlog, service times,
+    arrival profile); the forecast and the simulation are numpy code, identical for all engines.
+    """
+    capacity = reviewers["capacity_per_day"].mean() if reviewers.height else None
+    out: dict[str, Any] = {"reviewers_needed": None, "current_reviewers": reviewers.height, "forecast_cases_7d": None}
+    fc = forecasting.forecast_next_week(intake, SEVERITIES)
+    if fc is None or not capacity:
+        return out
+    week = staffing_model.Week(
+        as_of=work.as_of,
+        forecast=fc,
+        backlog_age_h=backlog_age_h,
+        backlog_severity=backlog_severity,
+        service_h=service_h,
+        hour_profile=profile,
+        roster=staffing_model.roster_from_frame(reviewers),
+        mean_capacity=float(capacity),
+        headcount=reviewers.height,
+    )
+    plan = staffing_model.plan_staffing(week, work.sla_hours, staffing_model.TARGET_BREACH_PCT)
+    return {**out, **plan, "forecast_cases_7d": fc.total}

@@ -112,9 +112,15 @@ class DomainModel(param.Parameterized):
 def collect_outputs(
     specs: dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable],
 ) -> dict[str, Any]:
-    """Run every lazy query in one ``collect_all`` and apply each finishing step."""
-    lazy: dict[str, pl.LazyFrame] = {}
-    finish: dict[str, Finish] = {}
+    """Run every lazy query in one ``collect_all`` and apply each finishing step.
+
+    A spec's query may also be a list of queries (an output built from several small inputs,
+    such as the staffing plan); its finishing step then gets the list of collected frames.
+    All of them run in the same ``collect_all``: collecting them one by one afterwards costs
+    a query's fixed overhead each and forgoes running them beside the others.
+    """
+    lazy: dict[str, pl.LazyFrame | list[pl.LazyFrame]] = {}
+    finish: dict[str, Any] = {}
     out: dict[str, Any] = {}
     for name, spec in specs.items():
         if isinstance(spec, Unavailable):
@@ -123,9 +129,13 @@ def collect_outputs(
             lazy[name], finish[name] = spec
         else:
             lazy[name] = spec
-    frames = pl.collect_all(list(lazy.values())) if lazy else []
-    for name, frame in zip(lazy, frames, strict=True):
-        out[name] = finish[name](frame) if name in finish else frame
+    queries: list[pl.LazyFrame] = []
+    for query in lazy.values():
+        queries.extend(query if isinstance(query, list) else [query])
+    frames = iter(pl.collect_all(queries) if queries else [])
+    for name, query in lazy.items():
+        value: Any = [next(frames) for _ in query] if isinstance(query, list) else next(frames)
+        out[name] = finish[name](value) if name in finish else value
     return {name: out[name] for name in specs}
 
 
