@@ -44,6 +44,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "performance.md"
 ADDRESS = "127.0.0.1"  # never anything else
@@ -116,13 +118,7 @@ def log(message: str) -> None:
 
 def percentile(values: list[float], q: float) -> float | None:
     """Linear-interpolated percentile (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return float(np.percentile(values, q)) if values else None
 
 
 def free_port() -> int:

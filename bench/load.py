@@ -47,6 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tspanel.bench.docblocks import replace_block
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,13 +66,7 @@ def log(message: str) -> None:
 
 def percentile(values: list[float], q: float) -> float | None:
     """Linear-interpolated percentile (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return float(np.percentile(values, q)) if values else None
 
 
 def summary(values: list[float]) -> dict[str, Any]:
