@@ -44,9 +44,10 @@ def period_header(page: Any) -> str:
     return page.locator(".ts-period").first.inner_text()
 
 
-def active_tab(page: Any) -> int:
+def active_tab(page: Any) -> int | None:
+    """The selected tab's index; None while the tabs are still being drawn (e.g. just after a reload)."""
     tabs = page.get_by_role("tab")
-    return next(i for i in range(tabs.count()) if tabs.nth(i).get_attribute("aria-selected") == "true")
+    return next((i for i in range(tabs.count()) if tabs.nth(i).get_attribute("aria-selected") == "true"), None)
 
 
 def test_the_landing_cards_compare_the_last_7_days_with_the_7_before(context: Any, server: str) -> None:
@@ -77,7 +78,7 @@ def test_the_url_round_trips_tab_method_threshold_and_period(context: Any, serve
     url = f"{server}?categories=spam&tab=attacks&method=zscore-legacy&threshold=2.5&period=28"
     page = open_page(context, url)
     try:
-        assert active_tab(page) == TAB_INDEX["attacks"]
+        wait_for(lambda: active_tab(page) == TAB_INDEX["attacks"], "the attacks tab selected")
         wait_for(lambda: page.locator(".ts-attacks-tab").count() == 1, "the attacks tab built", timeout=150)
         method = page.get_by_role("combobox", name="Detection method")
         wait_for(lambda: "zscore-legacy" in method.inner_text(), "the URL's method shown")
@@ -97,7 +98,7 @@ def test_the_url_round_trips_tab_method_threshold_and_period(context: Any, serve
         }
         page.reload()
         page.wait_for_selector("[data-kpi]", timeout=90_000)
-        assert active_tab(page) == TAB_INDEX["queue"]
+        wait_for(lambda: active_tab(page) == TAB_INDEX["queue"], "the queue tab selected after the reload")
         assert "Last 28 days" in period_header(page)
         page.go_back()
         wait_for(lambda: active_tab(page) == TAB_INDEX["attacks"], "back on the attacks tab")
