@@ -39,7 +39,7 @@ class ClickableHTML(JSComponent):
     }
     """
 
-    def __init__(self, object: str = "", **params: Any):  # noqa: A002 (Panel's pane convention)
+    def __init__(self, object: str = "", **params: Any):
         super().__init__(object=object, **params)
         self._row_callbacks: list[Callable[[int], None]] = []
 

@@ -113,7 +113,9 @@ class FlagsPanel(Viewer):
         )
         self.previous = pmu.Button(label="Previous", icon="chevron_left", size="small", variant="outlined")
         self.next = pmu.Button(label="Next", icon="chevron_right", size="small", variant="outlined")
-        self.close = pmu.Button(label="Close", icon="close", size="small", variant="text", css_classes=["ts-flags-close"])
+        self.close = pmu.Button(
+            label="Close", icon="close", size="small", variant="text", css_classes=["ts-flags-close"]
+        )
         self.csv = self._download("csv")
         self.parquet = self._download("parquet")
         self.summary = pn.pane.HTML("", stylesheets=[FLAGS_CSS], css_classes=["ts-flags-summary-pane"], margin=(4, 8))
