@@ -171,7 +171,7 @@ class DetectionView(Viewer):
             download=False,
         )
         self.evidence_box = pn.Column(self.evidence_card, visible=False, sizing_mode="stretch_width", margin=0)
-        self.flags = FlagsPanel(dataset, filters, title="Flags of this alert")
+        self.flags = FlagsPanel(dataset, filters, title="Flags of this alert", css_class="ts-alert-flags")
         self.events = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
         self.comparison = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")

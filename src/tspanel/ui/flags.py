@@ -92,7 +92,15 @@ def summary_html(page: Page) -> str:
 class FlagsPanel(Viewer):
     """A closable panel: the selection's flags, paged, sorted, searched by id, and downloadable."""
 
-    def __init__(self, dataset: Any, filters: Filters, *, title: str = "Flags in this selection", **params: Any):
+    def __init__(
+        self,
+        dataset: Any,
+        filters: Filters,
+        *,
+        title: str = "Flags in this selection",
+        css_class: str = "ts-session-flags",
+        **params: Any,
+    ):
         super().__init__(**params)
         self.dataset = dataset
         self.filters = filters
@@ -111,8 +119,12 @@ class FlagsPanel(Viewer):
         self.search = pmu.TextInput(
             label="Search ids", placeholder="flag, account, content or target id (3+ characters)", width=320
         )
-        self.previous = pmu.Button(label="Previous", icon="chevron_left", size="small", variant="outlined")
-        self.next = pmu.Button(label="Next", icon="chevron_right", size="small", variant="outlined")
+        self.previous = pmu.Button(
+            label="Previous", icon="chevron_left", size="small", variant="outlined", css_classes=["ts-flags-page-prev"]
+        )
+        self.next = pmu.Button(
+            label="Next", icon="chevron_right", size="small", variant="outlined", css_classes=["ts-flags-page-next"]
+        )
         self.close = pmu.Button(
             label="Close", icon="close", size="small", variant="text", css_classes=["ts-flags-close"]
         )
@@ -142,7 +154,7 @@ class FlagsPanel(Viewer):
             elevation=1,
             visible=False,
             sizing_mode="stretch_width",
-            css_classes=["ts-flags-panel"],
+            css_classes=["ts-flags-panel", css_class],
             margin=6,
             styles={"padding": "8px", "border-radius": "10px"},
         )

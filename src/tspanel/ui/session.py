@@ -210,7 +210,10 @@ class DashboardSession(Viewer):
     # --- the URL ----------------------------------------------------------------------
     def open_view(self, query: str) -> None:
         """Show the view a query describes (tab and filters), as a link or the back button would."""
-        self.history.search = query  # handled by _from_url, which checks it and pushes the checked form
+        # The checked form (what _from_url would write back), so the browser gets one history entry.
+        first, last = self.dataset.first_day, self.dataset.last_day
+        checked = Filters(**filters_from_query(query, self.choices, first, last))
+        self.history.search = query_from_view(checked, ViewState(**view_from_query(query)))  # -> _from_url
 
     def _push_url(self) -> None:
         if not self._restoring:
