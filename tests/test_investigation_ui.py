@@ -48,3 +48,14 @@ def test_show_flags_opens_the_table_on_the_selection_and_follows_it():
 def test_page_cells_are_escaped():
     html = page_html(pl.DataFrame({"account_id": ["<script>alert(1)</script>"], "ml_score": [0.5]}))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_selection_too_large_for_the_browser_points_to_the_cli(monkeypatch):
+    monkeypatch.setattr("tspanel.ui.flags.MAX_DOWNLOAD_ROWS", 20)
+    session = DashboardSession(make_dataset())
+    panel = session.flags_panel
+    panel.show()  # 42 flags > 20: downloads off, the CLI named
+    assert panel.csv.disabled and panel.parquet.disabled
+    assert "tspanel flags" in panel.error.object and panel.error.visible
+    session.filters.categories = ["fraud"]  # 14 flags: downloads back
+    assert not panel.csv.disabled and not panel.error.visible

@@ -29,6 +29,9 @@ from tspanel.ui.text import esc, fmt_count
 
 LOG = logging.getLogger(__name__)
 PAGE_SIZE = 50
+# A browser download passes through the session's websocket in one piece (Panel's FileDownload):
+# larger selections are for `tspanel flags --out FILE`, which streams to disk.
+MAX_DOWNLOAD_ROWS = 1_000_000
 FILTER_PARAMS: tuple[str, ...] = ("start", "end", *LIST_FILTERS)
 NO_SORT = "(data order)"
 COLUMN_TITLES: dict[str, str] = {
@@ -232,6 +235,16 @@ class FlagsPanel(Viewer):
             self.table.object = page_html(result.frame)
             self.previous.disabled = result.page == 0
             self.next.disabled = result.page >= result.pages - 1
+            too_big = result.total > MAX_DOWNLOAD_ROWS
+            for button in (self.csv, self.parquet):
+                button.disabled = too_big or result.total == 0
+            if too_big:
+                self.error.object = (
+                    f'<div class="ts-flags-error">{fmt_count(result.total)} flags are more than a browser download '
+                    f"holds ({fmt_count(MAX_DOWNLOAD_ROWS)}): narrow the selection, or run `tspanel flags "
+                    "--format csv --out FILE` with the same filters.</div>"
+                )
+                self.error.visible = True
 
     # --- downloads -----------------------------------------------------------------
     def _download(self, fmt: str) -> Any:
