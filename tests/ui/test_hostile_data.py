@@ -1,8 +1,9 @@
 """A dataset whose strings are HTML/JS payloads: the page shows them as text and runs none of them.
 
-Categories, regions, reviewer ids, names and teams, and attack patterns are replaced by
-payloads; the dashboard is served from that data and visited in Chromium. Any executed
-payload would open a dialog, set ``window.__pwned`` or request the image ``x``.
+Categories, regions, reviewer ids, names and teams, attack patterns, and the account,
+content and target ids (columns of the flags table) are replaced by payloads; the dashboard
+is served from that data and visited in Chromium. Any executed payload would open a dialog,
+set ``window.__pwned`` or request the image ``x``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PAYLOADS: tuple[str, ...] = (
     '=HYPERLINK("http://x")',
     PWNED,
 )
+ID_COLUMNS: tuple[str, ...] = ("account_id", "content_hash", "target_id")
 REGION_PAYLOADS: tuple[str, ...] = ("<b onmouseover=alert(5)>EMEA</b>", PWNED + "AMER", "APAC<script>alert(6)</script>")
 
 
@@ -47,10 +49,12 @@ def hostile_dataset(out: Path) -> Path:
     categories = _swap(sorted(flags["category"].unique().to_list()), PAYLOADS)
     regions = _swap(sorted(flags["region"].unique().to_list()), REGION_PAYLOADS)
     reviewer_ids = _swap(sorted(reviewers["reviewer_id"].to_list()), tuple(f"R{p}" for p in PAYLOADS))
+    ids = {c: _swap(sorted(flags[c].drop_nulls().unique().to_list()), PAYLOADS) for c in ID_COLUMNS}
     flags.with_columns(
         pl.col("category").replace_strict(categories),
         pl.col("region").replace_strict(regions),
         pl.col("reviewer_id").replace(reviewer_ids),
+        *(pl.col(c).replace(mapping) for c, mapping in ids.items()),
     ).write_csv(data / "flags.csv")
     reviewers.with_columns(
         pl.col("reviewer_id").replace_strict(reviewer_ids),
@@ -106,5 +110,40 @@ def test_payloads_show_as_text_and_never_run(browser: Any, hostile_server: str) 
         page.evaluate(f"() => {{ document.body.insertAdjacentHTML('beforeend', {PWNED!r}); }}")
         page.wait_for_function("() => window.__pwned === 1", timeout=10_000)
         assert image_x, "the deliberate <img src=x> should have been requested"
+    finally:
+        context.close()
+
+
+def test_the_flags_table_shows_payloads_as_text_and_its_csv_neutralises_formulas(
+    browser: Any, hostile_server: str, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 1500}, accept_downloads=True)
+    page = context.new_page()
+    dialogs: list[str] = []
+    image_x: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: image_x.append(r.url) if r.url.rstrip("/").endswith("/x") else None)
+    try:
+        page.goto(hostile_server, timeout=120_000)
+        page.wait_for_selector("[data-kpi]", timeout=90_000)
+        page.locator(".ts-show-flags button").first.click()
+        table = page.locator(".ts-session-flags .ts-flags-table")
+        table.wait_for(timeout=60_000)
+        text = table.inner_text()  # every account, content and target id is a payload (see hostile_dataset)
+        for payload in ("<script>alert(2)</script>", "<img src=x onerror=alert(1)>", '=HYPERLINK("http://x")'):
+            assert payload in text, f"{payload!r} not shown as text in the flags table"
+        total = int(page.locator(".ts-session-flags .ts-flags-summary").first.get_attribute("data-total"))
+        with page.expect_download(timeout=60_000) as download:
+            page.locator(".ts-flags-csv button").first.click()
+        path = tmp_path / "flags.csv"
+        download.value.save_as(path)
+        rows = pl.read_csv(path, infer_schema=False)
+        assert rows.height == total > 2000  # the whole selection (3,000 generated flags), not a page
+        cells = [v for c in ID_COLUMNS for v in rows[c].drop_nulls().to_list()]
+        assert any(v.startswith("'=HYPERLINK") for v in cells)
+        assert not any(v.startswith("=") for v in cells), "a formula reached the downloaded CSV"
+        assert dialogs == []
+        assert page.evaluate("() => window.__pwned") is None
+        assert image_x == []
     finally:
         context.close()

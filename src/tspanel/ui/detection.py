@@ -8,6 +8,7 @@ so moving the threshold slider never freezes the page or the server.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -20,15 +21,28 @@ from panel.viewable import Viewer
 from tspanel.detect.registry import METHODS
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
+from tspanel.models.evidence import Evidence, explain
 from tspanel.models.filters import Filters
 from tspanel.ui.charts import Chart, ChartCard, in_server_session
 from tspanel.ui.choices import choices_for
+from tspanel.ui.clickable import ClickableHTML
+from tspanel.ui.flags import FlagsPanel, run_off_loop
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label
 from tspanel.ui.volume import TILE_CSS, tiles_html
 
 DEBOUNCE_SECONDS = 0.2
+ALERT_ROWS_CSS = """
+.ts-table tbody tr { cursor: pointer; }
+.ts-table tbody tr:hover { background: rgba(63, 81, 181, .08); }
+"""
+EVIDENCE_CSS = """
+.ts-evidence { font-size: 13px; margin: 4px 8px; padding-left: 18px; }
+.ts-evidence li { margin: 3px 0; }
+.ts-evidence li[data-suspicious="true"] { font-weight: 600; }
+.ts-evidence-head { font-size: 13px; margin: 4px 8px; opacity: .85; }
+"""
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +63,25 @@ def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
         for row in frame.iter_rows(named=True)
     )
     return f"<table class='ts-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def evidence_html(evidence: Evidence) -> str:
+    """The evidence's items, one statement each (escaped), the suspicious ones marked and first."""
+    days = evidence.start.isoformat() if evidence.start == evidence.end else f"{evidence.start} → {evidence.end}"
+    head = (
+        f'<div class="ts-evidence-head" data-flags="{evidence.flags}">{esc(evidence.category)}, {esc(days)}: '
+        f"{evidence.flags:,} flags, against the category's previous {evidence.baseline_days} days. "
+        f"{len(evidence.suspicious)} of {len(evidence.items)} items out of the ordinary (⚠).</div>"
+    )
+    if not evidence.items:
+        return head
+    ranked = sorted(evidence.items, key=lambda item: not item.suspicious)
+    items = "".join(
+        f'<li data-kind="{esc(item.kind)}" data-suspicious="{str(item.suspicious).lower()}">'
+        f"{'⚠ ' if item.suspicious else ''}{esc(label(item.kind))}: {esc(item.statement)}</li>"
+        for item in ranked
+    )
+    return f'{head}<ul class="ts-evidence">{items}</ul>'
 
 
 def _cell(value: Any) -> str:
@@ -92,7 +125,10 @@ class DetectionView(Viewer):
     def __init__(self, dataset: Any, filters: Filters, selection: Selection, **params: Any):
         super().__init__(**params)
         self.model = AttacksModel(dataset, filters.derive())
+        self.dataset = dataset
         self.filters = filters
+        self._alert_rows: pl.DataFrame | None = None  # the alerts listed, in the order shown
+        self._evidence_generation = 0
         self._generation = 0
         self.method = pmu.Select(
             label="Detection method",
@@ -114,10 +150,28 @@ class DetectionView(Viewer):
         self.metrics_card = ChartCard(
             "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
         )
-        self.alerts = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
-        self.alerts_card = ChartCard(
-            "attacks-alerts", "Alerts and the signals that fired", self.alerts, subtitle="strongest signal first"
+        self.alerts = ClickableHTML(
+            "", stylesheets=[TILE_CSS, ALERT_ROWS_CSS], sizing_mode="stretch_width", css_classes=["ts-alert-rows"]
         )
+        self.alerts.on_row(self.open_alert)
+        self.alerts_card = ChartCard(
+            "attacks-alerts",
+            "Alerts and the signals that fired",
+            self.alerts,
+            subtitle="strongest signal first; click a row for its evidence and flags",
+        )
+        self.evidence = pn.pane.HTML(
+            "", stylesheets=[EVIDENCE_CSS], sizing_mode="stretch_width", css_classes=["ts-evidence-pane"]
+        )
+        self.evidence_card = ChartCard(
+            "attacks-evidence",
+            "Evidence of coordination",
+            self.evidence,
+            subtitle="the selected alert's day and category against the category's usual days",
+            download=False,
+        )
+        self.evidence_box = pn.Column(self.evidence_card, visible=False, sizing_mode="stretch_width", margin=0)
+        self.flags = FlagsPanel(dataset, filters, title="Flags of this alert", css_class="ts-alert-flags")
         self.events = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
         self.comparison = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
@@ -137,6 +191,8 @@ class DetectionView(Viewer):
             self.metrics_card,
             self.chart_card,
             pn.Row(self.alerts_card, self.events_card, sizing_mode="stretch_width"),
+            self.evidence_box,
+            self.flags,
             self.comparison_card,
             sizing_mode="stretch_width",
         )
@@ -218,6 +274,7 @@ class DetectionView(Viewer):
             pl.col("signals").map_elements(signals_text, return_dtype=pl.String).alias("explanation")
         )
         self.alerts_card.show(alerts.drop("signals"))
+        self._alert_rows = alerts
         self.alerts.object = table_html(
             alerts,
             {"date": "Day", "category": "Category", "score": "Score", "explanation": "Signals (robust z)"},
@@ -248,6 +305,34 @@ class DetectionView(Viewer):
         )
         for card in self.cards:
             card.loading = False
+
+    # --- an alert row opens its day x category ------------------------------------------
+    def open_alert(self, row: int) -> None:
+        """Select the alert's day and category, and show its evidence and its flags."""
+        alerts = self._alert_rows
+        if alerts is None or not 0 <= row < alerts.height:
+            return
+        alert = alerts.row(row, named=True)
+        day = alert["date"] if isinstance(alert["date"], dt.date) else dt.date.fromisoformat(str(alert["date"])[:10])
+        category = str(alert["category"])
+        self.filters.param.update(start=day, end=day, categories=[category])
+        self._evidence_generation += 1
+        generation = self._evidence_generation
+        regions = list(self.filters.regions) or None
+        self.evidence_box.visible = True
+        self.evidence.object = f'<div class="ts-evidence-head">{esc(category)}, {day}: reading the evidence…</div>'
+        dataset = self.dataset
+
+        def done(evidence: Evidence | None) -> None:
+            if generation != self._evidence_generation:
+                return
+            if evidence is None:
+                self.evidence.object = '<div class="ts-reason">The evidence could not be computed.</div>'
+            else:
+                self.evidence.object = evidence_html(evidence)
+
+        run_off_loop(lambda: explain(dataset, day, day, category, regions=regions), done)
+        self.flags.show()
 
     def __panel__(self) -> Any:
         return self._layout

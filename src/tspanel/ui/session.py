@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -29,12 +30,15 @@ from panel.viewable import Viewer
 
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS
 from tspanel.models.attacks import AttacksModel
+from tspanel.models.attention import AttentionItem, AttentionModel
 from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
+from tspanel.ui.attention import AttentionStrip
 from tspanel.ui.charts import in_server_session
 from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
+from tspanel.ui.flags import FlagsPanel
 from tspanel.ui.history import UrlHistory
 from tspanel.ui.kpis import KpiStrip
 from tspanel.ui.queue import QueueTab
@@ -131,8 +135,11 @@ class DashboardSession(Viewer):
         )
         self._show_notice(result["kpis"]["selected"])
         self.controls = FilterControls(self.filters, self.choices, dataset.first_day, dataset.last_day)
-        self.active = ActiveFilters(self.filters, self.choices)
+        self.flags_panel = FlagsPanel(dataset, self.filters)
+        self.active = ActiveFilters(self.filters, self.choices, show_flags=self.flags_panel.show)
         self.history = UrlHistory(search=self.query(), margin=0, width=0, height=0)
+        self.attention = AttentionStrip(self.open_view)
+        self._attention_generation = 0
 
         self._holders = {
             name: pn.Column(*_progress(name), sizing_mode="stretch_width", min_height=200) for name in TABS
@@ -158,6 +165,7 @@ class DashboardSession(Viewer):
             else:
                 self._open_attacks()
         self.page = self._page()
+        self._refresh_attention()
 
     # --- layout -------------------------------------------------------------------
     def _page(self) -> pmu.Page:
@@ -174,7 +182,7 @@ class DashboardSession(Viewer):
             pn.pane.HTML('<div class="ts-section">Filters</div>', stylesheets=[MAIN_CSS]),
             self.controls,
         ]
-        main = [self.history, self.active, self.notice, self.kpis, self.tabs]
+        main = [self.history, self.attention, self.active, self.notice, self.kpis, self.flags_panel, self.tabs]
         return pmu.Page(
             title=TITLE,
             header=[about],
@@ -200,6 +208,13 @@ class DashboardSession(Viewer):
         return query_from_view(self.filters, self.view)
 
     # --- the URL ----------------------------------------------------------------------
+    def open_view(self, query: str) -> None:
+        """Show the view a query describes (tab and filters), as a link or the back button would."""
+        # The checked form (what _from_url would write back), so the browser gets one history entry.
+        first, last = self.dataset.first_day, self.dataset.last_day
+        checked = Filters(**filters_from_query(query, self.choices, first, last))
+        self.history.search = query_from_view(checked, ViewState(**view_from_query(query)))  # -> _from_url
+
     def _push_url(self) -> None:
         if not self._restoring:
             self.history.search = self.query()
@@ -241,6 +256,7 @@ class DashboardSession(Viewer):
     # --- filters -> refresh of what is visible ------------------------------------------
     def _filters_changed(self, *events: param.parameterized.Event) -> None:
         self._push_url()
+        self._refresh_attention(debounce=True)
         self._generation += 1
         self._pending.clear()
         self._stale |= set(self.views)
@@ -306,6 +322,27 @@ class DashboardSession(Viewer):
                     self._stale.discard(name)
             self._set_loading(result.keys(), False)
         self.refreshes += 1
+
+    # --- needs attention -------------------------------------------------------------
+    def _refresh_attention(self, debounce: bool = False) -> None:
+        """The attention items of the current filters, computed off the event loop (newest wins)."""
+        self._attention_generation += 1
+        generation = self._attention_generation
+        filters = self.filters.derive()
+        dataset = self.dataset
+
+        def work() -> list[AttentionItem] | None:
+            if debounce and in_server_session():
+                time.sleep(DEBOUNCE_SECONDS)
+            if generation != self._attention_generation:
+                return None
+            return AttentionModel(dataset, filters).items()
+
+        def done(items: list[AttentionItem] | None) -> None:
+            if generation == self._attention_generation and items is not None:
+                self.attention.update(items)
+
+        self._off_loop(work, done)
 
     def _show_notice(self, selected: int) -> None:
         """One page-level message: nothing matches (with a way back), or a single selected day."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import panel as pn
@@ -122,12 +123,23 @@ class FilterControls(Viewer):
 
 
 class ActiveFilters(Viewer):
-    """One chip per active filter value (a click removes it) and a reset button."""
+    """One chip per active filter value (a click removes it), a reset button, and "Show flags"."""
 
-    def __init__(self, filters: Filters, choices: Choices, **params: Any):
+    def __init__(self, filters: Filters, choices: Choices, show_flags: Callable[[], None] | None = None, **params: Any):
         super().__init__(**params)
         self.filters = filters
         self.choices = choices
+        # Opens the flags table on the current selection (every chart click can end in rows).
+        self.show_flags = pmu.Button(
+            label="Show flags",
+            icon="table_rows",
+            variant="outlined",
+            size="small",
+            css_classes=["ts-show-flags"],
+            visible=show_flags is not None,
+            on_click=lambda _: show_flags() if show_flags is not None else None,
+            align="center",
+        )
         self.reset = pmu.Button(
             label="Reset filters",
             icon="restart_alt",
@@ -190,4 +202,5 @@ class ActiveFilters(Viewer):
         self.chips.visible = bool(chips)
 
     def __panel__(self) -> Any:
-        return pn.Column(self.empty, self.chips, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)
+        strip = pn.Column(self.empty, self.chips, sizing_mode="stretch_width", margin=0)
+        return pn.Row(strip, self.show_flags, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)
