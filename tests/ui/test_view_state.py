@@ -96,15 +96,20 @@ def test_the_url_round_trips_tab_method_threshold_and_period(context: Any, serve
             "threshold": ["2.5"],
             "period": ["28"],
         }
-        page.reload()
-        page.wait_for_selector("[data-kpi]", timeout=90_000)
-        wait_for(lambda: active_tab(page) == TAB_INDEX["queue"], "the queue tab selected after the reload")
-        assert "Last 28 days" in period_header(page)
+        # Back returns to the attacks tab with the URL's method; forward to the queue again.
         page.go_back()
         wait_for(lambda: active_tab(page) == TAB_INDEX["attacks"], "back on the attacks tab")
         wait_for(lambda: query(page).get("tab") == ["attacks"], "the attacks tab in the URL")
         method = page.get_by_role("combobox", name="Detection method")
         wait_for(lambda: "zscore-legacy" in method.inner_text(), "the method again")
+        page.go_forward()
+        wait_for(lambda: active_tab(page) == TAB_INDEX["queue"], "forward on the queue tab")
+        # A reload reproduces the view from the URL alone.
+        page.reload()
+        page.wait_for_selector("[data-kpi]", timeout=90_000)
+        wait_for(lambda: active_tab(page) == TAB_INDEX["queue"], "the queue tab selected after the reload")
+        assert "Last 28 days" in period_header(page)
+        assert query(page) == moved
         assert page.errors == []
     finally:
         page.close()
