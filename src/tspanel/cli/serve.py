@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="open the dashboard in a browser (KPIs, volume, classifier, queue, attacks)",
         description="Serve the interactive dashboard. Every browser tab gets its own filters; "
         "brushing a time range or clicking a bar or legend entry filters every chart, and the URL "
-        "records the filters so a link reproduces the view. The dataset is loaded once, before the "
-        "server starts, and shared by all sessions.",
+        "records the filters so a link reproduces the view. The dataset is loaded before the "
+        "server starts and shared by all sessions; with --data it is reloaded when its files change.",
     )
     add_data_argument(parser)
     parser.add_argument(
