@@ -304,7 +304,10 @@ def run(args: argparse.Namespace) -> int:
     live: dict[str, Any] = {}  # this process's DataWatcher and alerter (made after any fork)
 
     def app():  # pn.serve builds one session per browser tab by calling this
-        return create_app(dataset if dataset is not None else shared_dataset(data), watcher=live.get("watcher"))
+        watcher = live.get("watcher")
+        if watcher is not None:
+            return create_app(watcher=watcher)
+        return create_app(dataset if dataset is not None else shared_dataset(data))
 
     from tspanel.serving import workers
 
@@ -344,6 +347,7 @@ def run(args: argparse.Namespace) -> int:
     if watched is not None:
         try:
             live.update(_start_watching(watched, args, targets, url))
+            dataset = None  # the watcher holds the current data: the first copy must not outlive a reload
         except (TspanelError, OSError) as exc:  # a worker whose first load failed: its sessions report it
             print(f"tspanel: worker {os.getpid()} is not reloading: {exc}", file=sys.stderr, flush=True)
     if task_id() in (None, 0):  # the first worker speaks for all of them
