@@ -54,6 +54,7 @@ def append_day(data: Path, tmp: Path) -> None:
     os.replace(tmp / "part-00001.parquet", data / "flags" / "part-00001.parquet")
 
 
+@pytest.mark.slow
 def test_a_reload_sends_only_the_new_alert_and_never_shows_the_secret(receiver, tmp_path):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     data = tmp_path / "data"
