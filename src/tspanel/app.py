@@ -86,12 +86,16 @@ def watch_dataset(path: str, interval: float) -> Any:
     one copy of the current data, not one per mechanism.
     """
     from tspanel import source
+    from tspanel.errors import TspanelError
     from tspanel.reload import DataWatcher
 
     key = os.fspath(path)
 
     def load(_resolved: Any) -> Any:
-        dataset = source.load_dataset_cached(key)  # raises on bad data: the watcher keeps the last good
+        try:  # bad data raises: the watcher keeps the last good dataset and says why
+            dataset = source.load_dataset_cached(key)
+        except OSError as exc:  # unreadable files: the same, not a traceback in the log
+            raise TspanelError(f"{key}: cannot read the data ({exc.strerror or exc})") from None
         _last_good[key] = dataset
         return dataset
 
