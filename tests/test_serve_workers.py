@@ -105,20 +105,32 @@ def _page_has_data(port: int) -> bool:
         return pool.submit(open_session).result(timeout=300)
 
 
-def test_new_sessions_keep_working_when_the_data_directory_goes_away(data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("interval", "logged"),
+    [
+        ("0", "serving the data loaded before"),  # no watcher: each new session re-checks the files
+        ("1", "was rejected; still serving the data loaded at"),  # each worker's DataWatcher re-checks them
+    ],
+)
+def test_new_sessions_keep_working_when_the_data_directory_goes_away(
+    data: Path, tmp_path: Path, interval: str, logged: str
+) -> None:
     served = tmp_path / DATASET_NAME
     shutil.copytree(data, served)
     port = free_port()
     log = tmp_path / "serve.log"
-    with started(["--data", str(served), "--num-procs", "2"], port, log):
+    settle = float(interval) * 2  # let a watcher see each change before the next sessions open
+    with started(["--data", str(served), "--num-procs", "2", "--reload-interval", interval], port, log):
         assert _page_has_data(port)
         moved = tmp_path / "moved-away"
         served.rename(moved)  # (as root, chmod 000 would not stop the server from reading)
+        time.sleep(settle)
         for _ in range(2):  # new sessions, on either worker
             assert _page_has_data(port)
         moved.rename(served)
         (served / "flags.csv").write_text("not,a,flags,file\n1,2,3,4\n")  # a re-check that fails validation
+        time.sleep(settle)
         for _ in range(2):
             assert _page_has_data(port)
     text = log.read_text()
-    assert "serving the data loaded before" in text and "Traceback" not in text
+    assert logged in text and "Traceback" not in text

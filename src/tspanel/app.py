@@ -55,18 +55,51 @@ def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
     return dataset
 
 
-def create_app(dataset: Any = None) -> Any:
-    """One session's page: its filters come from the URL the browser asked for."""
+def create_app(dataset: Any = None, watcher: Any = None) -> Any:
+    """One session's page: its filters come from the URL the browser asked for.
+
+    With a ``watcher`` (tspanel.reload.DataWatcher, `tspanel serve --reload-interval`) the
+    session opens on its current data and follows every reload in place (tspanel.ui.live).
+    """
     from tspanel.ui.charts import in_server_session
     from tspanel.ui.session import DashboardSession
 
+    if watcher is not None:
+        dataset = watcher.dataset
     dataset = dataset if dataset is not None else shared_dataset()
     query = pn.state.session_args if pn.state.curdoc is not None else None
     session = DashboardSession(dataset, query=query)
     if in_server_session():
         pn.state.on_session_destroyed(partial(_release_session, session.page))
         _add_logout(session.page)
+        if watcher is not None:
+            from tspanel.ui.live import LiveData
+
+            LiveData(session, watcher, pn.state.curdoc)
     return session.page
+
+
+def watch_dataset(path: str, interval: float) -> Any:
+    """The process's DataWatcher for ``path``, started; its reloads also become the last good dataset.
+
+    Loaded through the same per-process cache as :func:`shared_dataset`, so the process holds
+    one copy of the current data, not one per mechanism.
+    """
+    from tspanel import source
+    from tspanel.errors import TspanelError
+    from tspanel.reload import DataWatcher
+
+    key = os.fspath(path)
+
+    def load(_resolved: Any) -> Any:
+        try:  # bad data raises: the watcher keeps the last good dataset and says why
+            dataset = source.load_dataset_cached(key)
+        except OSError as exc:  # unreadable files: the same, not a traceback in the log
+            raise TspanelError(f"{key}: cannot read the data ({exc.strerror or exc})") from None
+        _last_good[key] = dataset
+        return dataset
+
+    return DataWatcher(key, interval=interval, dataset=shared_dataset(key), loader=load).start()
 
 
 def _add_logout(page: Any) -> None:

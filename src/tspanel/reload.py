@@ -91,6 +91,7 @@ class DataWatcher:
         self.loaded_at = dt.datetime.now(dt.UTC)
         self.data_as_of = data_as_of(self._dataset)
         self.error: str | None = None  # the last bad reload, until a good one
+        self.error_reason: str | None = None  # just the loader's reason, for a banner that words it itself
         self.reloads = 0
         self._subscribers: list[weakref.ref[Callable[[Reload], None]]] = []
         self._error_subscribers: list[weakref.ref[Callable[[str], None]]] = []
@@ -126,6 +127,7 @@ class DataWatcher:
             try:
                 new = self._loader(self.path)
             except TspanelError as exc:
+                self.error_reason = str(exc)
                 self.error = (
                     f"new data in {self.path} was rejected; still serving the data loaded at "
                     f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC: {exc}"
@@ -139,7 +141,7 @@ class DataWatcher:
                 old, self._dataset = self._dataset, new
                 self.loaded_at = dt.datetime.now(dt.UTC)
                 self.data_as_of = data_as_of(new)
-                self.error = None
+                self.error = self.error_reason = None
                 self.reloads += 1
                 event = Reload(old, new, self.loaded_at, self.data_as_of)
                 callbacks = self._alive(self._subscribers)

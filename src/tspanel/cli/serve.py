@@ -17,6 +17,7 @@ from tspanel.serving.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIO
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
+DEFAULT_RELOAD_INTERVAL = 60.0
 
 
 SESSION_LIFETIME = {
@@ -38,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="open the dashboard in a browser (KPIs, volume, classifier, queue, attacks)",
         description="Serve the interactive dashboard. Every browser tab gets its own filters; "
         "brushing a time range or clicking a bar or legend entry filters every chart, and the URL "
-        "records the filters so a link reproduces the view. The dataset is loaded once, before the "
-        "server starts, and shared by all sessions.",
+        "records the filters so a link reproduces the view. The dataset is loaded before the "
+        "server starts and shared by all sessions; with --data it is reloaded when its files change.",
     )
     add_data_argument(parser)
     parser.add_argument(
@@ -68,6 +69,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="worker processes (default 1); the dataset is checked before they fork and each loads it as it "
         "starts; SIGTERM or Ctrl+C to the main process stops them all",
     )
+    fresh = parser.add_argument_group(
+        "fresh data",
+        "With --data (or $TSPANEL_DATA), each process re-checks the files every --reload-interval seconds "
+        "and reloads new or changed data in the background; open pages refresh in place with their "
+        "filters, and bad new data keeps the last good data serving with a banner (docs/operations.md).",
+    )
+    fresh.add_argument(
+        "--reload-interval",
+        type=_interval,
+        default=DEFAULT_RELOAD_INTERVAL,
+        metavar="SECONDS",
+        help=f"how often to look for new data (default {DEFAULT_RELOAD_INTERVAL:g}; 0: load once, never reload)",
+    )
+    fresh.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="run the alert rules after each reload and send new alerts to this apprise URL (repeatable; "
+        "same rules and state file as `tspanel alert`, so nothing is sent twice); shown only masked",
+    )
     limits = parser.add_argument_group(
         "connection limits",
         "Per worker process. Put a reverse proxy in front for per-client limits (docs/security.md).",
@@ -89,6 +111,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_security_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{value:g}: use 0 (never reload) or up to 86400 seconds")
+    return value
 
 
 def _port(text: str) -> int:
@@ -201,10 +233,43 @@ def _preload(data: str | None) -> None:
         print(f"tspanel: worker {os.getpid()} could not load the data: {exc}", file=sys.stderr, flush=True)
 
 
+def _reload_plan(args: argparse.Namespace, data: str | None) -> tuple[str | None, list[Any]]:
+    """(the directory to watch or None, the --notify destinations); bad options raise before any loading."""
+    from tspanel.app import DATA_ENV
+    from tspanel.notify import destination
+
+    watched = (data or os.environ.get(DATA_ENV) or None) if args.reload_interval > 0 else None
+    targets = [destination(url) for url in args.notify]  # a bad URL: exit 2, shown masked
+    if targets and watched is None:
+        why = "--reload-interval 0 turns reloading off"
+        if args.reload_interval > 0:
+            why = "the built-in world never changes"
+        raise TspanelError(
+            f"--notify sends alerts after each reload of --data DIR, but {why}; "
+            "give --data DIR with a --reload-interval above 0, or run `tspanel alert` from cron"
+        )
+    return watched, targets
+
+
+def _start_watching(path: str, args: argparse.Namespace, targets: list[Any], base_url: str) -> dict[str, Any]:
+    """This process's DataWatcher (and alerter): one per process, also with --num-procs."""
+    from tspanel.app import watch_dataset
+
+    watcher = watch_dataset(path, args.reload_interval)
+    live: dict[str, Any] = {"watcher": watcher}
+    if targets:
+        from tspanel.alerting import ReloadAlerter
+        from tspanel.cli.alert import default_state_path
+
+        live["alerter"] = ReloadAlerter(watcher, targets, default_state_path(), base_url=base_url)
+    return live
+
+
 def run(args: argparse.Namespace) -> int:
     from tspanel.app import shared_dataset
 
     data = str(args.data) if args.data is not None else None
+    watched, targets = _reload_plan(args, data)
     try:
         port = args.port or free_port(args.address)
     except OSError as exc:
@@ -236,7 +301,12 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.app import create_app
     from tspanel.ui import session  # noqa: F401  (registers the views' static resources before any fork)
 
+    live: dict[str, Any] = {}  # this process's DataWatcher and alerter (made after any fork)
+
     def app():  # pn.serve builds one session per browser tab by calling this
+        watcher = live.get("watcher")
+        if watcher is not None:
+            return create_app(watcher=watcher)
         return create_app(dataset if dataset is not None else shared_dataset(data))
 
     from tspanel.serving import workers
@@ -274,11 +344,20 @@ def run(args: argparse.Namespace) -> int:
         _preload(data)
     _harden(server, exposure, limits, logins)
     url = browser_url(exposure.origins)
+    if watched is not None:
+        try:
+            live.update(_start_watching(watched, args, targets, url))
+            dataset = None  # the watcher holds the current data: the first copy must not outlive a reload
+        except (TspanelError, OSError) as exc:  # a worker whose first load failed: its sessions report it
+            print(f"tspanel: worker {os.getpid()} is not reloading: {exc}", file=sys.stderr, flush=True)
     if task_id() in (None, 0):  # the first worker speaks for all of them
         workers = f", {args.num_procs} worker processes" if args.num_procs > 1 else ""
         print(f"tspanel: serving {name} ({n_flags:,} flags{workers}) at {url}", flush=True)
         login = {"basic": "basic auth (--basic-auth)", "oauth": "OAuth"}.get(exposure.auth or "", "none")
         print(f"tspanel: login: {login}; websocket origins: {', '.join(exposure.origins)}", flush=True)
+        if watched is not None:
+            alerts = f"; alerts after each reload to {', '.join(t.label for t in targets)}" if targets else ""
+            print(f"tspanel: looking for new data every {args.reload_interval:g} s{alerts}", flush=True)
         print("tspanel: press Ctrl+C to stop", flush=True)
         if args.show:
             server.io_loop.add_callback(server.show, "/")

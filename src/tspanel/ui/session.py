@@ -492,6 +492,47 @@ class DashboardSession(Viewer):
 
         pn.state.execute(run)
 
+    def on_reload(self, dataset: Any) -> None:
+        """New data from the server's DataWatcher: the same view over it, refreshed in place.
+
+        Runs on this session's event loop (tspanel.ui.live hands it over from the watcher's
+        thread). The filters are kept, their dates clipped to the new data's days; the date
+        picker's bounds and the header follow the data; built tabs are marked stale and the
+        open one recomputed, as after a filter change; the attacks tab is rebuilt on its data.
+        """
+        from tspanel.ui.url import clip_dates  # (kept local: this method is the whole reload change)
+
+        first, last = dataset.first_day, dataset.last_day
+        period = self.dashboard.kpis.period_days
+        self.dataset, self.choices = dataset, choices_for(dataset)
+        self.dashboard = Dashboard(dataset, self.filters)
+        self.dashboard.kpis.period_days = period
+        self.selection.first_day, self.selection.last_day = first, last
+        self.controls.first_day, self.controls.last_day = first, last
+        self.kpis.first_day = first
+        for pane in self.page.header:
+            if 'class="ts-dataset"' in str(getattr(pane, "object", "")):
+                name = dataset_label(dataset.name)
+                pane.object = (
+                    f'<div class="ts-dataset" title="{esc(name)}">{esc(name)} · {first} → {last} · '
+                    f"{fmt_count(dataset.n_flags)} flags</div>"
+                )
+        if self.attacks is not None:  # (one still being built picks up self.dataset when it is done)
+            self.attacks = self.detection = self._attack_filters = None
+            self._holders["attacks"].objects = _progress("attacks")
+        start, end = clip_dates(self.filters.start, self.filters.end, first, last)
+        self.controls._syncing = True  # the picker shows the filters; it must not write them back
+        try:
+            self.controls.dates.param.update(start=first, end=last, value=(start or first, end or last))
+        finally:
+            self.controls._syncing = False
+        if (start, end) != (self.filters.start, self.filters.end):
+            self.filters.param.update(start=start, end=end)  # refreshes through _filters_changed
+        else:
+            self._filters_changed()
+        if self.open_tab == "attacks":
+            self._open_attacks()
+
     def __panel__(self) -> Any:
         return self.page
 
