@@ -162,6 +162,14 @@ class FlagsPanel(Viewer):
             styles={"padding": "8px", "border-radius": "10px"},
         )
 
+    def use_dataset(self, dataset: Any) -> None:
+        """New data (a server reload): the same panel and filters over it, refreshed when open."""
+        with self._lock:
+            self.dataset = dataset
+            self.model = FlagsTable(dataset, Filters(), page_size=PAGE_SIZE)
+        if self.is_open:
+            self._refresh(page=0)
+
     # --- open / close --------------------------------------------------------------
     @property
     def is_open(self) -> bool:

@@ -507,6 +507,7 @@ class DashboardSession(Viewer):
         self.dataset, self.choices = dataset, choices_for(dataset)
         self.dashboard = Dashboard(dataset, self.filters)
         self.dashboard.kpis.period_days = period
+        self.flags_panel.use_dataset(dataset)
         self.selection.first_day, self.selection.last_day = first, last
         self.controls.first_day, self.controls.last_day = first, last
         self.kpis.first_day = first
