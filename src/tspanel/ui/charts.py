@@ -9,8 +9,12 @@ session's Filters; a legend click is the one Bokeh event left (HoloViews has no 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import math
+import sys
+import traceback
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +32,7 @@ from tspanel.ui.export import csv_buffer
 from tspanel.ui.text import esc
 from tspanel.ui.theme import tools
 
+LOG = logging.getLogger(__name__)
 Data = pl.DataFrame | dict[str, Any] | None
 EMPTY_MESSAGE = "No flags match these filters"
 
@@ -44,6 +49,36 @@ def in_server_session() -> bool:
     """True inside a served session (work then goes off the event loop); False in tests and notebooks."""
     doc = pn.state.curdoc
     return doc is not None and doc.session_context is not None
+
+
+def run_off_loop(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+    """``done(work())``: the work on a worker thread in a server, ``done`` back on the session's loop.
+
+    A failing ``work`` is logged and ``done`` gets None; a failing ``done`` is logged and
+    printed (Panel would swallow it silently). Outside a server both run here and now.
+    """
+    if not in_server_session():
+        done(work())
+        return
+
+    async def run() -> None:
+        try:
+            result = await asyncio.to_thread(work)
+        except Exception:
+            LOG.exception("computing in the background failed")
+            result = None
+        pn.state.execute(lambda: _logged(done, result), schedule=True)
+
+    pn.state.execute(run)
+
+
+def _logged(done: Callable[[Any], None], result: Any) -> None:
+    try:
+        done(result)
+    except Exception:
+        LOG.exception("applying a background result failed")
+        print(f"tspanel: applying a background result failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+        raise
 
 
 # --------------------------------------------------------------------------- dates from the browser

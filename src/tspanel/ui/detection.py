@@ -23,10 +23,10 @@ from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.evidence import Evidence, explain
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import Chart, ChartCard, in_server_session
+from tspanel.ui.charts import Chart, ChartCard, in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.clickable import ClickableHTML
-from tspanel.ui.flags import FlagsPanel, run_off_loop
+from tspanel.ui.flags import FlagsPanel
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label

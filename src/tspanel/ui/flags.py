@@ -9,11 +9,9 @@ in CSV).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import panel as pn
@@ -24,7 +22,7 @@ from panel.viewable import Viewer
 from tspanel.errors import TspanelError
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.models.flags import FlagsTable, Page
-from tspanel.ui.charts import in_server_session
+from tspanel.ui.charts import run_off_loop
 from tspanel.ui.text import esc, fmt_count
 
 LOG = logging.getLogger(__name__)
@@ -279,20 +277,3 @@ class FlagsPanel(Viewer):
 
     def __panel__(self) -> Any:
         return self._layout
-
-
-def run_off_loop(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-    """``done(work())``: the work on a worker thread in a server, back on the session's loop for ``done``."""
-    if not in_server_session():
-        done(work())
-        return
-
-    async def run() -> None:
-        try:
-            result = await asyncio.to_thread(work)
-        except Exception:
-            LOG.exception("computing in the background failed")
-            result = None
-        pn.state.execute(lambda: done(result), schedule=True)
-
-    pn.state.execute(run)

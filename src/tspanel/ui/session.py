@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +33,7 @@ from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
 from tspanel.ui.attention import AttentionStrip
-from tspanel.ui.charts import in_server_session
+from tspanel.ui.charts import in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
 from tspanel.ui.flags import FlagsPanel
@@ -342,7 +340,7 @@ class DashboardSession(Viewer):
             if generation == self._attention_generation and items is not None:
                 self.attention.update(items)
 
-        self._off_loop(work, done)
+        run_off_loop(work, done)
 
     def _show_notice(self, selected: int) -> None:
         """One page-level message: nothing matches (with a way back), or a single selected day."""
@@ -411,7 +409,7 @@ class DashboardSession(Viewer):
                     model.threshold = t
                 model.alerts(), model.daily_volume(), model.known_events(), model.evaluation(), model.comparison()
 
-        self._off_loop(warm, lambda _: self._build_attacks())
+        run_off_loop(warm, lambda _: self._build_attacks())
 
     def _build_attacks(self) -> None:
         self._building.discard("attacks")
@@ -476,21 +474,6 @@ class DashboardSession(Viewer):
         finally:
             self._restoring = restoring
 
-    def _off_loop(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """``done(work())``: the work on a worker thread, ``done`` back on the session's event loop."""
-        if not in_server_session():
-            done(work())
-            return
-
-        async def run() -> None:
-            try:
-                result = await asyncio.to_thread(work)
-            except Exception:
-                LOG.exception("off-loop work for a tab failed; building it without the warmed results")
-                result = None
-            pn.state.execute(lambda: _logged(done, result), schedule=True)
-
-        pn.state.execute(run)
 
     def on_reload(self, dataset: Any) -> None:
         """New data from the server's DataWatcher: the same view over it, refreshed in place.
@@ -544,16 +527,6 @@ class DetectionControls:
 
     method: Any
     threshold: Any
-
-
-def _logged(done: Callable[[Any], None], result: Any) -> None:
-    """``done(result)``, with any failure in the server's log (Panel would swallow it silently)."""
-    try:
-        done(result)
-    except Exception:
-        LOG.exception("building a tab failed")
-        print(f"tspanel: building a tab failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-        raise
 
 
 def _detection_controls(content: Any) -> DetectionControls | None:
