@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,11 @@ from tspanel.queue_sim import (
     SHIFT_HOURS,
     STEP_HOURS,
     WEEK_STEPS,
+    Queues,
     Roster,
     parse_working_days,
-    simulate,
+    pooled_times,
+    week_slots,
 )
 from tspanel.schema import SEVERITIES
 
@@ -148,6 +151,21 @@ class Scenario:
     n_backlog: int
     thin: int = 1  # 1 in `thin` cases kept (big queues): the team is thinned alike, counts scaled back
 
+    @cached_property
+    def queues(self) -> Queues:
+        """The cases in service order, prepared once for every headcount the search tries."""
+        return Queues.of(self.arrival, self.severity, self.work, np.arange(len(self.arrival)))
+
+    @cached_property
+    def judged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per queue position: arrival, next week's high/critical arrivals (judged by the SLA),
+        arrived before the week's end, and today's backlog."""
+        order = self.queues.cases
+        arrival = self.arrival[order]
+        new = order >= self.n_backlog
+        week1 = new & (arrival < WEEK_H) & np.isin(self.severity[order], HIGH_CODES)
+        return arrival, week1, arrival < WEEK_H, ~new
+
 
 def thinning(week: Week) -> int:
     """Keep 1 case in k (and 1/k of the team) when two weeks hold more than MAX_SIM_CASES cases.
@@ -197,26 +215,19 @@ def run_week(
     """Simulate `reviewers` on today's rota (each slot's on-shift capacity scaled) over each scenario."""
     n_today = max(week.headcount, 1)
     breaches, eligible, end_backlog, left = 0, 0, [], []
+    slots = week_slots(horizon(sla_hours), week.as_of.weekday() * 24.0 + week.as_of.hour + week.as_of.minute / 60)
+    pool = week.roster.pool(0)
     for sc in cases:
-        res = simulate(
-            sc.arrival,
-            sc.severity,
-            np.zeros(len(sc.arrival), dtype=np.int64),
-            sc.work,
-            week.roster,
-            horizon(sla_hours),
-            week_offset=week.as_of.weekday() * 24.0 + week.as_of.hour + week.as_of.minute / 60,
-            pick=sc.pick,
-            scale=reviewers / (n_today * sc.thin),
-            assign=False,
-        )
-        done = np.where(np.isnan(res.end), np.inf, res.end)
-        new = np.arange(len(sc.arrival)) >= sc.n_backlog
-        week1 = new & (sc.arrival < WEEK_H) & np.isin(sc.severity, HIGH_CODES)
-        breaches += int(((done - sc.arrival) > sla_hours)[week1].sum())
+        if len(slots) == 0 or len(pool.members) == 0:
+            end = np.full(len(sc.arrival), np.nan)
+        else:
+            _, end = pooled_times(sc.queues, pool, slots, reviewers / (n_today * sc.thin))
+        done = np.where(np.isnan(end), np.inf, end)
+        arrival, week1, in_week, backlog = sc.judged
+        breaches += int(((done - arrival) > sla_hours)[week1].sum())
         eligible += int(week1.sum())
-        end_backlog.append(sc.thin * int(((sc.arrival < WEEK_H) & (done > WEEK_H)).sum()))
-        left.append(sc.thin * int((done[: sc.n_backlog] > BACKLOG_DAYS * 24.0).sum()))
+        end_backlog.append(sc.thin * int((in_week & (done > WEEK_H)).sum()))
+        left.append(sc.thin * int((done[backlog] > BACKLOG_DAYS * 24.0).sum()))
     breach = 100 * breaches / eligible if eligible else None
     # A team that meets the SLA on high/critical cases while low ones pile up is not enough:
     # the queue must also keep up: over the week it grows by less than one day's intake.
