@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from tspanel.jit import jit
+
 HORIZON = 7
 SEASON = 7
 NAIVE_WEEKS = 4
@@ -48,18 +50,31 @@ def _hw_pass(y: np.ndarray, alpha: float, beta: float, gamma: float) -> tuple[fl
     first = y[:SEASON]
     level = float(first.mean())
     trend = float((y[SEASON : 2 * SEASON].mean() - first.mean()) / SEASON) if len(y) >= 2 * SEASON else 0.0
-    season = list(first - level)
+    season = np.empty(len(y))
+    season[:SEASON] = first - level
+    sse, level, trend = _hw_loop(y, season, level, trend, alpha, beta, gamma, PHI)
+    return sse, level, trend, season[-SEASON:].copy()
+
+
+@jit
+def _hw_loop(
+    y: np.ndarray, season: np.ndarray, level: float, trend: float, alpha: float, beta: float, gamma: float, phi: float
+) -> tuple[float, float, float]:
+    """The pass's recursion (compiled when numba is installed; the grid search runs it 27 times a fit).
+
+    `season[t]` is written at step t from `season[t - SEASON]`.
+    """
     sse = 0.0
     for t in range(SEASON, len(y)):
         s = season[t - SEASON]
-        pred = level + PHI * trend + s
+        pred = level + phi * trend + s
         err = y[t] - pred
         sse += err * err
-        new_level = alpha * (y[t] - s) + (1 - alpha) * (level + PHI * trend)
-        trend = beta * (new_level - level) + (1 - beta) * PHI * trend
+        new_level = alpha * (y[t] - s) + (1 - alpha) * (level + phi * trend)
+        trend = beta * (new_level - level) + (1 - beta) * phi * trend
         level = new_level
-        season.append(gamma * (y[t] - level) + (1 - gamma) * s)
-    return sse, level, trend, np.array(season[-SEASON:])
+        season[t] = gamma * (y[t] - level) + (1 - gamma) * s
+    return sse, level, trend
 
 
 def holt_winters(y: np.ndarray, h: int = HORIZON) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from tspanel.jit import jit
 from tspanel.models.forecast import Forecast
 from tspanel.queue_sim import (
     DEFAULT_SHIFT_START_UTC,
@@ -222,18 +223,45 @@ def run_week(
             end = np.full(len(sc.arrival), np.nan)
         else:
             _, end = pooled_times(sc.queues, pool, slots, reviewers / (n_today * sc.thin))
-        done = np.where(np.isnan(end), np.inf, end)
-        arrival, week1, in_week, backlog = sc.judged
-        breaches += int(((done - arrival) > sla_hours)[week1].sum())
-        eligible += int(week1.sum())
-        end_backlog.append(sc.thin * int((in_week & (done > WEEK_H)).sum()))
-        left.append(sc.thin * int((done[backlog] > BACKLOG_DAYS * 24.0).sum()))
+        b, e, at_end, still = _tally(end, *sc.judged, sla_hours, WEEK_H, BACKLOG_DAYS * 24.0)
+        breaches += b
+        eligible += e
+        end_backlog.append(sc.thin * at_end)
+        left.append(sc.thin * still)
     breach = 100 * breaches / eligible if eligible else None
     # A team that meets the SLA on high/critical cases while low ones pile up is not enough:
     # the queue must also keep up: over the week it grows by less than one day's intake.
     keeps_up = float(np.mean(end_backlog)) <= len(week.backlog_age_h) + max(week.forecast.total / 7, 1.0)
     meets = (breach is None or breach <= target_pct) and max(left, default=0) == 0 and keeps_up
     return Outcome(reviewers, breach, float(np.mean(end_backlog)), float(np.mean(left)), meets)
+
+
+@jit
+def _tally(
+    end: np.ndarray,
+    arrival: np.ndarray,
+    week1: np.ndarray,
+    in_week: np.ndarray,
+    backlog: np.ndarray,
+    sla_hours: float,
+    week_h: float,
+    backlog_h: float,
+) -> tuple[int, int, int, int]:
+    """(high/critical of next week resolved over the SLA, how many were judged, cases arrived in
+    the week still open at its end, of today's backlog still open after BACKLOG_DAYS); an
+    unfinished case (NaN) counts as open for ever."""
+    breaches = eligible = at_end = still = 0
+    for m in range(len(end)):
+        done = np.inf if np.isnan(end[m]) else end[m]
+        if week1[m]:
+            eligible += 1
+            if done - arrival[m] > sla_hours:
+                breaches += 1
+        if in_week[m] and done > week_h:
+            at_end += 1
+        if backlog[m] and done > backlog_h:
+            still += 1
+    return breaches, eligible, at_end, still
 
 
 def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int | None:
