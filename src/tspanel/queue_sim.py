@@ -87,12 +87,18 @@ class Roster:
         dozen rotas for thousands of reviewers.
         """
         rotas = np.column_stack([self.shift_start.astype(np.float64), self.working_days.astype(np.float64)])
-        unique, which = np.unique(rotas, axis=0, return_inverse=True)
+        order = np.lexsort(rotas.T[::-1])
+        ranked = rotas[order]
+        first = np.ones(len(ranked), dtype=bool)
+        first[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+        unique = ranked[first]
+        which = np.empty(len(ranked), dtype=np.int64)
+        which[order] = np.cumsum(first) - 1
         mid = (np.arange(WEEK_STEPS) + 0.5) * STEP_HOURS
         starts = np.arange(7)[None, :] * 24.0 + unique[:, :1]  # (rotas, 7)
         since = (mid[None, None, :] - starts[:, :, None]) % WEEK_HOURS
         on = ((since < SHIFT_HOURS) & (unique[:, 1:, None] > 0)).any(axis=1)
-        return on[which.reshape(-1)]
+        return on[which]
 
     def pool(self, team: int) -> Pool:
         """The team's members and, per slot of the week, their summed rate and on-shift count."""
@@ -257,6 +263,7 @@ def _step_loop(
     """
     n_queues = len(bounds) - 1
     pointers = bounds[:-1].copy()
+    arrived = bounds[:-1].copy()  # per queue: the first case arriving after the step (never moves back)
     carried = 0.0  # work of cases started in an earlier step still running into this one
     for k in range(len(rate)):
         r = rate[k]
@@ -274,10 +281,18 @@ def _step_loop(
             hi = bounds[qi + 1]
             if p >= hi or arr[p] > t1:
                 continue
-            e = p + np.searchsorted(arr[p:hi], t1, side="right")
-            c = cum[qi:]  # queue qi's cumulative work at position m is c[m]
+            # Linear scans, not bisection: both pointers only move forward, so over the whole run
+            # they pass each case once (same indices as bisect on the sorted arrays).
+            e = max(arrived[qi], p)
+            while e < hi and arr[e] <= t1:
+                e += 1
+            arrived[qi] = e
+            c = cum[qi:]  # queue qi's cumulative work before position m is c[m]
             base = c[p]
-            i = p + np.searchsorted(c[p:e], base + supply - used, side="left")
+            target = base + supply - used
+            i = p
+            while i < e and c[i] < target:
+                i += 1
             if i < p + 1:
                 i = p + 1
             offset = t0 + (used - base) / r

@@ -106,9 +106,10 @@ def _draw_arrivals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Poisson arrivals of the forecast (times `level`) per day and severity, placed by the hour profile."""
     daily = week.forecast.daily
-    dates = sorted(set(daily["date"]))
+    rows = list(zip(daily["date"].to_list(), daily["severity"].to_list(), daily["cases"].to_list(), strict=True))
+    dates = sorted({date for date, _, _ in rows})
     means = np.zeros((len(dates), len(SEVERITIES)))
-    for date, sev_name, mean in daily.select("date", "severity", "cases").iter_rows():
+    for date, sev_name, mean in rows:
         means[dates.index(date), SEVERITIES.index(sev_name)] = max(mean, 0.0)
     times, sevs = [], []
     start_dow = week.as_of.weekday()
