@@ -38,13 +38,14 @@ class QueueModel(DomainModel):
 
     @param.depends("filters.param", "as_of", "sla_hours", "target_utilisation", "target_breach_pct")
     def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        intake = self._daily_intake()  # one object for both outputs: collect_all then runs it once
         return {
             "backlog": self._backlog(),
-            "daily_intake": self._daily_intake(),
+            "daily_intake": intake,
             "utilisation": self._utilisation(),
             "sla": self._sla(),
             "resolution_histogram": self._histogram(),
-            "staffing": self._staffing(),
+            "staffing": self._staffing(intake),
         }
 
     def backlog(self) -> dict[str, Any]:
@@ -219,7 +220,7 @@ class QueueModel(DomainModel):
             .sort("bin_start")
         )
 
-    def _staffing(self) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Any]]:
+    def _staffing(self, intake: pl.LazyFrame) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Any]]:
         """Reviewers needed next week: forecast with its error, then a re-simulated queue (models.staffing).
 
         Its inputs (intake, today's backlog, service times, arrival profile, roster) are five
@@ -229,7 +230,7 @@ class QueueModel(DomainModel):
         as_of = self.as_of_time()
         sla_hours, target = self.sla_hours, self.target_breach_pct
         inputs = [
-            self._daily_intake(),
+            intake,  # the daily_intake output's own query object (run once)
             self._backlog_now_query(as_of),
             self._service_hours_query(end),
             self._hour_profile_query(end),
