@@ -82,11 +82,12 @@ def roster_from_frame(reviewers: pl.DataFrame) -> Roster:
     else:
         start = np.full(n, DEFAULT_SHIFT_START_UTC)
     days = reviewers["working_days"].to_list() if "working_days" in reviewers.columns else [None] * n
+    parsed = {d: parse_working_days(d) for d in set(days)}  # a few distinct rotas for thousands of reviewers
     return Roster(
         team=np.zeros(n, dtype=np.int64),
         rate=capacity / mean,
         shift_start=np.asarray(start, dtype=np.float64),
-        working_days=np.array([parse_working_days(d) for d in days]).reshape(n, 7),
+        working_days=np.array([parsed[d] for d in days]).reshape(n, 7),
     )
 
 
