@@ -8,8 +8,9 @@ generate; `python -c "from tspanel.synth import WorldConfig, write_world; ..."` 
 
 Why: since issue #15 every refresh's staffing output re-simulates next week's queue
 (tspanel.models.staffing; its loops compiled by numba since the second pass of #19). Every
-engine of `tspanel bench` computes that plan (pandas and DuckDB measure its inputs themselves, then call the same forecast
-and simulation), so its time is the same on every engine and caps the ratio of full refreshes.
+engine of `tspanel bench` computes that plan (pandas and DuckDB measure its inputs themselves,
+then call the same forecast and simulation), so its time is the same on every engine and caps
+the ratio of full refreshes.
 This prints, per engine, the median full refresh, the median time inside the shared forecast and
 simulation, the rest (the engine's own work: every aggregate and the simulation's inputs) and the
 CPU time, then both ratios. The rounds run round-robin so that load from other processes hits

@@ -22,7 +22,10 @@ def _compile(fn: Callable[..., Any]) -> Callable[..., Any]:
         from numba import njit
     except ImportError:  # pragma: no cover - numba is a declared dependency; plain Python still works
         return fn
-    return njit(cache=True, nogil=True)(fn)
+    try:
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # no writable cache directory (read-only install and home): compile per process
+        return njit(nogil=True)(fn)
 
 
 def jit(fn: F) -> F:
