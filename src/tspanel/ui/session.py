@@ -296,6 +296,7 @@ class DashboardSession(Viewer):
                 if debounce:
                     await asyncio.sleep(DEBOUNCE_SECONDS)
                 if generation != self._generation:
+                    self._unapplied.discard(ticket)
                     return  # a newer change is pending; it will refresh
                 result = await asyncio.to_thread(self.dashboard.refresh, domains)
             except BaseException:
