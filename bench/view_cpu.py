@@ -41,9 +41,9 @@ def main() -> None:
     data_cpu: list[float] = []
     refresh = session.dashboard.refresh
 
-    def timed_refresh() -> Any:
+    def timed_refresh(*args: Any, **kwargs: Any) -> Any:
         began = time.process_time()
-        result = refresh()
+        result = refresh(*args, **kwargs)
         data_cpu.append(time.process_time() - began)
         return result
 

@@ -70,6 +70,7 @@ def create_app(dataset: Any = None, watcher: Any = None) -> Any:
     query = pn.state.session_args if pn.state.curdoc is not None else None
     session = DashboardSession(dataset, query=query)
     if in_server_session():
+        _unbind_busy(session.page)
         pn.state.on_session_destroyed(partial(_release_session, session.page))
         _add_logout(session.page)
         if watcher is not None:
@@ -113,12 +114,27 @@ def _add_logout(page: Any) -> None:
         page.header = [*page.header, link]
 
 
-def _release_session(page: Any, _context: Any) -> None:
-    """Cut the two process-wide references that would keep every closed session alive.
+def _unbind_busy(page: Any) -> None:
+    """Detach the page's busy bar from the process-wide ``pn.state.busy``.
 
-    * panel-material-ui's ``Page`` binds its ``busy`` parameter to the global
-      ``pn.state.busy``; that binding is a watcher on ``pn.state`` which is never removed,
-      so ``pn.state`` holds every page ever served, and through it the whole session.
+    panel-material-ui's ``Page`` binds its ``busy`` parameter to ``pn.state.busy``, which is
+    True while ANY session of the process runs a callback: every page received two messages
+    (busy on, busy off) for every callback of every other session, and the bar showed other
+    users' work. The binding is a watcher on ``pn.state`` that is never removed, so it also
+    kept every page ever served alive. A slow refresh shows its own loading overlays instead.
+    """
+    private = page._param__private
+    for entry in list(private.ref_watchers):
+        watcher = entry[1]
+        if watcher.inst is pn.state:
+            pn.state.param.unwatch(watcher)
+            private.ref_watchers.remove(entry)
+
+
+def _release_session(page: Any, _context: Any) -> None:
+    """Cut the process-wide references that would keep every closed session alive.
+
+    * The page's binding to ``pn.state.busy`` (see :func:`_unbind_busy`), if still there.
     * HoloViews caches resolved plot options per element tree in ``Store._lookup_cache``;
       the cached options hold the charts' hooks, and through them each session's Filters
       and Dashboard. The cache is only reset when options are *set*, so lookups made while
@@ -126,12 +142,7 @@ def _release_session(page: Any, _context: Any) -> None:
     """
     import holoviews as hv
 
-    private = page._param__private
-    for entry in list(private.ref_watchers):
-        watcher = entry[1]
-        if watcher.inst is pn.state:
-            pn.state.param.unwatch(watcher)
-            private.ref_watchers.remove(entry)
+    _unbind_busy(page)
     for cache in hv.Store._lookup_cache.values():
         cache.clear()
     loop = asyncio.get_event_loop()

@@ -50,7 +50,12 @@ _PLOT_JS = """
   if (view == null) return null;
   const rect = view.canvas_view.el.getBoundingClientRect();
   const frame = view.frame.bbox;
-  const canvas = view.canvas_view.compose().canvas;
+  let canvas;
+  try {
+    canvas = view.canvas_view.compose().canvas;
+  } catch (error) {
+    return null;  // a layer not laid out yet (0 px, a tab being shown): not drawn yet, callers wait
+  }
   const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
   const colours = new Set();
   for (let i = 0; i < pixels.length; i += 4 * 97) colours.add(pixels.slice(i, i + 4).join(","));

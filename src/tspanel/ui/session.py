@@ -56,7 +56,11 @@ from tspanel.ui.volume import VolumeTab
 from tspanel.vocab import dataset_label
 
 LOG = logging.getLogger(__name__)
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.05  # coalesces a burst of changes (a dragged slider); a click waits no longer
+# The loading overlays appear only when a refresh takes longer than this: a quick refresh then
+# reaches the browser as one batch, without a round of overlay-on / overlay-off messages and the
+# re-layout they cost (measured: bench/latency.py, docs/performance.md).
+LOADING_DELAY_SECONDS = 0.4
 TITLE = "Trust & Safety Operations"
 TAB_NAMES: tuple[str, ...] = (
     "Flag Volume & Trends",
@@ -102,6 +106,8 @@ class DashboardSession(Viewer):
         self._stale: set[str] = set()  # built tabs whose data predates the filters
         self._pending: dict[str, tuple[int, dict[str, Any]]] = {}  # results kept for a tab hidden meanwhile
         self._building: set[str] = set()
+        self._unapplied: set[int] = set()  # refreshes computing or waiting to be applied (their tickets)
+        self._tickets = 0
         self._restoring = False
         self.views: dict[str, Any] = {}
         self.volume: Any = None
@@ -273,20 +279,35 @@ class DashboardSession(Viewer):
         """Compute ``domains`` in one batch off the event loop, then apply (newer changes win)."""
         generation = self._generation
         domains = frozenset(domains)
-        self._set_loading(domains, True)
         if not in_server_session():
             self._apply(generation, self.dashboard.refresh(only=domains))
             return
+        self._tickets += 1
+        ticket = self._tickets
+        self._unapplied.add(ticket)
+
+        async def loading_later() -> None:
+            await asyncio.sleep(LOADING_DELAY_SECONDS)
+            if ticket in self._unapplied and generation == self._generation:
+                self._set_loading(domains, True)
 
         async def refresh_later() -> None:
-            if debounce:
-                await asyncio.sleep(DEBOUNCE_SECONDS)
-            if generation != self._generation:
-                return  # a newer change is pending; it will refresh
-            result = await asyncio.to_thread(self.dashboard.refresh, domains)
+            try:
+                if debounce:
+                    await asyncio.sleep(DEBOUNCE_SECONDS)
+                if generation != self._generation:
+                    self._unapplied.discard(ticket)
+                    return  # a newer change is pending; it will refresh
+                result = await asyncio.to_thread(self.dashboard.refresh, domains)
+            except BaseException:
+                self._unapplied.discard(ticket)
+                raise
             if generation == self._generation:
-                pn.state.execute(lambda: self._apply(generation, result), schedule=True)
+                pn.state.execute(lambda: self._apply(generation, result, ticket), schedule=True)
+            else:
+                self._unapplied.discard(ticket)
 
+        pn.state.execute(loading_later)
         pn.state.execute(refresh_later)
 
     def _set_loading(self, domains: Collection[str], value: bool) -> None:
@@ -297,8 +318,9 @@ class DashboardSession(Viewer):
                 for card in getattr(self.views.get(name), "cards", ()):
                     card.loading = value
 
-    def _apply(self, generation: int, result: dict[str, dict[str, Any]]) -> None:
+    def _apply(self, generation: int, result: dict[str, dict[str, Any]], ticket: int | None = None) -> None:
         """Send one refresh's outputs to the views on screen, as one batch."""
+        self._unapplied.discard(ticket)
         if generation != self._generation:
             return
         with batched():
