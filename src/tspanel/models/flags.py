@@ -23,6 +23,7 @@ column, else resolved_at - created_at, as in tspanel.models.timing).
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
 import weakref
 from dataclasses import dataclass
@@ -55,7 +56,10 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "resolution_hrs",
 )
 ID_COLUMNS: tuple[str, ...] = ("flag_id", "account_id", "content_hash", "target_id")
-STATUSES: tuple[str, ...] = ("open", "resolved")
+# "open"/"resolved": as of the end of the data, among the selected days' flags. "backlog": the
+# review cases open at the end of the selected days, whenever they were opened (what the
+# queue's backlog counts, tspanel.models.queue), so a backlog bar opens exactly its cases.
+STATUSES: tuple[str, ...] = ("open", "resolved", "backlog")
 MIN_SEARCH_CHARS = 3  # shorter texts match most ids and would only slow the table down
 MAX_PAGE_SIZE = 1_000
 # Pages further than this from both ends sort the whole selection once and keep its order
@@ -121,7 +125,11 @@ class FlagsTable(DomainModel):
     page = param.Integer(default=0, bounds=(0, None), doc="0-based page number")
     page_size = param.Integer(default=50, bounds=(1, MAX_PAGE_SIZE), doc="rows per page")
     search = param.String(default="", doc="text found in a flag, account, content or target id (case-insensitive)")
-    status = param.Selector(default=None, objects=[None, *STATUSES], doc="only open or only resolved review cases")
+    status = param.Selector(
+        default=None,
+        objects=[None, *STATUSES],
+        doc="only open or only resolved review cases, or the backlog at the end of the selected days",
+    )
 
     def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
         super().__init__(dataset, filters, **params)
@@ -143,7 +151,9 @@ class FlagsTable(DomainModel):
             raise TspanelError(f"search text {text!r} is too short: give at least {MIN_SEARCH_CHARS} characters")
         if text and not any(c in self.columns for c in ID_COLUMNS):
             raise TspanelError("this dataset has no flag, account, content or target ids to search")
-        if self.status is not None and "status" not in shown:
+        if self.status == "backlog" and "action" not in self.columns:
+            raise TspanelError("this dataset has no moderation actions, so it has no review backlog")
+        if self.status in ("open", "resolved") and "status" not in shown:
             raise TspanelError("this dataset has no resolution times or timestamps, so open and resolved are unknown")
 
     # --- the selection ----------------------------------------------------------------
@@ -181,7 +191,7 @@ class FlagsTable(DomainModel):
     def _day_rows(self) -> tuple[int, int]:
         """Memory and hybrid storage: the first row of the selected days and the row after the last."""
         rows = self.dataset.in_memory
-        start, end = self.filters.bounds()
+        start, end = self.filters.bounds(**self._days())
         lo = 0 if start is None else bisect.bisect_left(rows.days, start)
         hi = len(rows.days) if end is None else bisect.bisect_right(rows.days, end)
         return rows.starts[lo], rows.starts[max(hi, lo)]
@@ -207,7 +217,7 @@ class FlagsTable(DomainModel):
         """
         storage = self._storage()
         if storage == "lazy":  # the row number breaks ties, so every page of a sort is stable
-            frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
+            frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns, **self._days())
         else:
             frame = self._indexed()
         schema = frame.collect_schema()
@@ -218,22 +228,39 @@ class FlagsTable(DomainModel):
                 frame = frame.filter(pl.col(_ROW).is_in(self._hybrid_search_rows().implode()))
             else:
                 frame = frame.filter(search)
-        if self.status is not None:
-            frame = frame.filter(pl.col("status") == self.status)
-        return frame
+        return self._with_status(frame)
+
+    def _days(self) -> dict[str, Any]:
+        """Date overrides for Filters: the backlog looks at cases opened before the selected days
+        too, and the moment it is taken (not the dates) decides which cases it holds."""
+        return {"start": None, "end": None} if self.status == "backlog" else {}
+
+    def backlog_time(self) -> dt.datetime:
+        """The backlog's moment: midnight UTC after the last selected day (as the queue model's)."""
+        _, end = self.date_range()
+        return dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+    def _with_status(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        if self.status is None:
+            return frame
+        if self.status != "backlog":
+            return frame.filter(pl.col("status") == self.status)
+        as_of = pl.lit(self.backlog_time())
+        opened, resolved = timing.opened(self.columns), timing.resolved(self.columns)
+        return frame.filter(
+            (pl.col("action") == "human_review") & (opened <= as_of) & (resolved.is_null() | (resolved > as_of))
+        )
 
     def _files_selection(self) -> pl.LazyFrame:
         """Hybrid storage: the selection from the full flags plan (text ids read from the files).
 
         Its ``_row`` is the position in the files, the same as in the index (checked per page)."""
-        frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns)
+        frame = self.filters.apply(self.dataset.flags.with_row_index(_ROW), self.columns, **self._days())
         frame = frame.with_columns(self._derived(frozenset()))
         search = self._search_expr()
         if search is not None:
             frame = frame.filter(search)
-        if self.status is not None:
-            frame = frame.filter(pl.col("status") == self.status)
-        return frame
+        return self._with_status(frame)
 
     # --- counting and paging ----------------------------------------------------------------
     def count(self) -> int:
