@@ -27,10 +27,12 @@ import datetime as dt
 import re
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import numpy as np
 import param
 import polars as pl
 
@@ -66,6 +68,7 @@ MAX_PAGE_SIZE = 1_000
 # Pages further than this from both ends sort the whole selection once and keep its order
 # (4 bytes a row) for the next pages; nearer pages are a bounded top-k.
 DEEP_PAGE_ROWS = 20_000
+FETCH_THREADS = 4  # hybrid: page windows read at once (a global sort's page touches up to 50)
 FETCH_GAP_ROWS = 20_000  # hybrid: page rows closer than this in the files are read in one slice
 # Memory and hybrid storage: a sort of a selection this large reads its page from the dataset's
 # sort order of that column, built once per process (4 bytes a flag) and shared by every session;
@@ -396,21 +399,44 @@ class FlagsTable(DomainModel):
             else:  # hybrid: an id column, read from the files once (same row order as the index)
                 values = self.dataset.flags.select(column)
             key = self._sort_key(values.collect_schema())
-            order = values.select(
-                pl.arg_sort_by([key, pl.int_range(pl.len())], descending=[descending, False], nulls_last=True)
-            )
+            # A stable sort keeps ties in the data's order (4x faster than sorting on the row number too).
+            order = values.select(pl.arg_sort_by(key, descending=descending, nulls_last=True, maintain_order=True))
             return order.collect().to_series().cast(pl.UInt32)
 
         return _sort_orders(self.dataset).get((column, descending), build)
 
     def _permuted_positions(self, selection: pl.LazyFrame, total: int, offset: int, length: int) -> pl.Series:
-        """A page of a large selection from the dataset's sort order: no sort, whatever the page."""
+        """A page of a large selection from the dataset's sort order: no sort, whatever the page.
+
+        The selection's rows are marked, then the order is walked from the nearer end in growing
+        chunks until the page's rows are found (the first page of a tenth of the data reads a
+        few hundred thousand positions, not ten million).
+        """
         order = self.sort_order()
-        if total == order.len():  # everything selected
+        n = order.len()
+        if total == n:  # everything selected
             return order.slice(offset, length)
-        chosen = selection.select(_ROW).collect().to_series()
-        mask = pl.repeat(False, order.len(), eager=True).scatter(chosen, True)
-        return order.filter(mask.gather(order)).slice(offset, length)
+        mask = np.zeros(n, dtype=bool)
+        mask[selection.select(_ROW).collect().to_series().to_numpy()] = True
+        ordered = order.to_numpy()
+        from_end = offset + length / 2 > total / 2
+        need = total - offset if from_end else offset + length
+        found: list[np.ndarray] = []
+        have, done, step = 0, 0, 1 << 16
+        while have < need and done < n:
+            chunk = ordered[max(n - done - step, 0) : n - done] if from_end else ordered[done : done + step]
+            hits = chunk[mask[chunk]]
+            found.append(hits)
+            have += len(hits)
+            done += len(chunk)
+            step *= 2
+        if from_end:
+            hits = np.concatenate(found[::-1]) if found else np.empty(0, dtype=np.uint32)
+            first = offset - (total - len(hits))  # hits are the selection's last len(hits) rows, in order
+        else:
+            hits = np.concatenate(found) if found else np.empty(0, dtype=np.uint32)
+            first = offset
+        return pl.Series(_ROW, hits[first : first + length], dtype=pl.UInt32)
 
     def page_frame(self) -> Page:
         """The current page (sort_by, descending, page, page_size), and the selection's size."""
@@ -531,10 +557,18 @@ def _with_cold(rows: pl.DataFrame, flags: pl.LazyFrame, positions: pl.Series, co
     wanted = positions.to_list()
     # One read per window of nearby rows: a file is read a row group at a time anyway. Each
     # window is collected on its own: collect_all over these plans ran ~100x slower (measured).
-    parts, numbers = [], []
-    for start, n in _windows(wanted, FETCH_GAP_ROWS):
-        parts.append(flags.slice(start, n).select(["date", *cold]).collect())
-        numbers.append(pl.int_range(start, start + n, eager=True, dtype=pl.UInt32))
+    # Windows are read on a few threads (Polars releases the GIL while it reads and decodes).
+    windows = _windows(wanted, FETCH_GAP_ROWS)
+
+    def read(window: tuple[int, int]) -> pl.DataFrame:
+        return flags.slice(window[0], window[1]).select(["date", *cold]).collect()
+
+    if len(windows) > 1:
+        with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+            parts = list(pool.map(read, windows))
+    else:
+        parts = [read(w) for w in windows]
+    numbers = [pl.int_range(start, start + n, eager=True, dtype=pl.UInt32) for start, n in windows]
     fetched = pl.concat(parts).with_columns(pl.concat(numbers).alias(_ROW))
     by_row = fetched.join(pl.DataFrame({_ROW: wanted}).with_row_index("_order"), on=_ROW).sort("_order")
     if not by_row["date"].equals(rows["date"]):
