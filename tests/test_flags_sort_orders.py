@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from test_flags_table import _ids, dataset  # noqa: F401  (the hand-made flags, memory and lazy)
+from test_flags_table import REVIEWERS, _flags, _ids, dataset  # noqa: F401  (the hand-made flags)
 from tspanel.models.filters import Filters
 from tspanel.models.flags import FlagsTable
-from tspanel.source import default_world
+from tspanel.source import dataset_from_frames, default_world
 
 
 @pytest.fixture
@@ -56,3 +56,16 @@ def test_pages_equal_the_top_k_pages(monkeypatch, filters, column, descending, s
         expected = _ids(table)
         monkeypatch.setattr("tspanel.models.flags.PERMUTATION_MIN_ROWS", 0)
         assert _ids(table) == expected, (page, total)
+
+
+def test_only_the_most_recently_used_orders_are_kept(orders, monkeypatch):
+    from tspanel.models import flags
+
+    monkeypatch.setattr(flags, "MAX_SORT_ORDERS", 2)
+    dataset = dataset_from_frames(_flags(), REVIEWERS, name="hand-made")
+    table = FlagsTable(dataset, Filters(), page_size=3)
+    for column in ("ml_score", "severity", "ml_score", "resolution_hrs"):
+        table.sort_by = column
+        table.page_frame()
+    kept = flags._sort_orders(dataset)._orders
+    assert list(kept) == [("ml_score", False), ("resolution_hrs", False)]

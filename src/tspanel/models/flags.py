@@ -74,6 +74,7 @@ FETCH_GAP_ROWS = 20_000  # hybrid: page rows closer than this in the files are r
 # sort order of that column, built once per process (4 bytes a flag) and shared by every session;
 # smaller selections are a bounded top-k on their own rows, which is faster than a pass over all.
 PERMUTATION_MIN_ROWS = 200_000
+MAX_SORT_ORDERS = 6  # per dataset, the most recently used (column, direction) orders are kept
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
 _ROW = "_row"
 
@@ -97,14 +98,18 @@ class SortOrders:
     """
 
     def __init__(self) -> None:
-        self._orders: dict[tuple[str, bool], pl.Series] = {}
+        self._orders: dict[tuple[str, bool], pl.Series] = {}  # least recently used first
         self._lock = threading.Lock()  # one build per column, however many sessions ask at once
 
     def get(self, key: tuple[str, bool], build: Any) -> pl.Series:
         with self._lock:
-            if key not in self._orders:
-                self._orders[key] = build()
-            return self._orders[key]
+            order = self._orders.pop(key, None)
+            if order is None:
+                order = build()
+            self._orders[key] = order
+            while len(self._orders) > MAX_SORT_ORDERS:  # bounded memory: 40 MB each at 10M flags
+                self._orders.pop(next(iter(self._orders)))
+            return order
 
 
 def _sort_orders(dataset: Any) -> SortOrders:
