@@ -62,10 +62,10 @@ def test_only_the_most_recently_used_orders_are_kept(orders, monkeypatch):
     from tspanel.models import flags
 
     monkeypatch.setattr(flags, "MAX_SORT_ORDERS", 2)
-    dataset = dataset_from_frames(_flags(), REVIEWERS, name="hand-made")
-    table = FlagsTable(dataset, Filters(), page_size=3)
+    memory = dataset_from_frames(_flags(), REVIEWERS, name="hand-made")
+    table = FlagsTable(memory, Filters(), page_size=3)
     for column in ("ml_score", "severity", "ml_score", "resolution_hrs"):
         table.sort_by = column
         table.page_frame()
-    kept = flags._sort_orders(dataset)._orders
+    kept = flags._sort_orders(memory)._orders
     assert list(kept) == [("ml_score", False), ("resolution_hrs", False)]
