@@ -362,7 +362,7 @@ def test_the_app_factory_shares_one_dataset_between_sessions(tmp_path, monkeypat
     assert len(first.select(pn.pane.HoloViews)) == 6  # ... and the attack detection chart once it is
     tabs.active = 1
     tabs.active = 2
-    assert len(first.select(pn.pane.HoloViews)) == 12
+    assert len(first.select(pn.pane.HoloViews)) == 13  # (the queue tab: backlog bars, intake, utilisation, ...)
 
 
 def test_the_printed_address_is_one_browsers_may_open_a_session_on():

@@ -62,7 +62,7 @@ def daily(column: str, rows: list[tuple[dt.date, str, int]]) -> pl.DataFrame:
 
 def test_the_spec_table_declares_every_chart_once():
     keys = [s.key for specs in CHARTS.values() for s in specs]
-    assert len(keys) == len(set(keys)) == 14
+    assert len(keys) == len(set(keys)) == 15
     assert {s.key for s in CHARTS["volume"]} == {
         "volume-by-category",
         "week-over-week",
@@ -352,7 +352,10 @@ def test_every_chart_opens_on_an_empty_selection(key):
     c, _ = chart(key, None)
     assert c.dmap is None  # nothing to plot yet: the plot is built with the first data
     assert c.card.reason.visible and not c.card.body.visible
-    expected = "Not enough data to forecast" if key == "staffing-curve" else "No flags match these filters"
+    expected = {
+        "staffing-curve": "Not enough data to forecast",
+        "backlog-severity": "No review cases are open",
+    }.get(key, "No flags match these filters")
     assert expected in c.card.reason.object
 
 
@@ -364,3 +367,18 @@ def test_a_chart_opened_empty_is_built_when_data_arrives():
     assert c.card.body.visible and not c.card.reason.visible
     c.streams[0].event(x=1.0, y="high")
     assert filters.severities == ["high"]
+
+
+def test_a_backlog_bar_click_drills_down_instead_of_toggling():
+    levels = ["low", "medium", "high", "critical"]
+    backlog = {"by_severity": pl.DataFrame({"severity": levels, "open_cases": [5, 3, 2, 1]})}
+    c, filters = chart("backlog-severity", backlog)
+    assert list(figure(c).y_range.factors) == ["low", "medium", "high", "critical"]
+    opened: list[str | None] = []
+    c.selection.show_flags = opened.append
+    filters.severities = ["low", "high"]
+    (tap,) = c.streams
+    tap.event(x=0.5, y="critical")
+    assert filters.severities == ["critical"] and opened == ["backlog"]
+    tap.event(x=0.5, y="critical")  # again: still only critical, the table opened again
+    assert filters.severities == ["critical"] and opened == ["backlog", "backlog"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,8 @@ def run_explain(args: argparse.Namespace) -> int:
     evidence = explain(dataset, start, end, category)
     alerts = _alerts(dataset, args, start, end, category)
     if args.case is not None:
+        from tspanel.models.case import write_case  # (the case's modules only when one is written)
+
         json_path, csv_path, count = write_case(dataset, evidence, alerts, args.case)
         print(f"wrote the case ({count:,} flags) to {json_path} and {csv_path}", file=sys.stderr)
     if args.json:
@@ -95,60 +96,7 @@ def run_explain(args: argparse.Namespace) -> int:
 def _alerts(dataset: Any, args: argparse.Namespace, start: dt.date, end: dt.date, category: str) -> list[dict]:
     """The detector's alerts for the category on these days (the method and threshold of the command)."""
     from tspanel.detect.registry import DEFAULT_METHOD, get_method
-    from tspanel.models.attacks import AttacksModel
-    from tspanel.models.filters import Filters
+    from tspanel.models.case import alert_records
 
     method = get_method(args.method or DEFAULT_METHOD).name
-    model = AttacksModel(dataset, Filters(start=start, end=end, categories=[category]), method=method)
-    if args.threshold is not None:
-        model.threshold = args.threshold
-    return [
-        {
-            "date": r["date"].isoformat(),
-            "category": r["category"],
-            "score": r["score"],
-            "signals": json.loads(r["signals"]),
-            "method": method,
-            "threshold": model.threshold,
-        }
-        for r in model.alerts().iter_rows(named=True)
-        if r["category"] in (category, None)
-    ]
-
-
-def case_name(evidence: Any) -> str:
-    """A file-name stem for the case: the category's letters and digits only (it comes from the data)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", evidence.category).strip("_") or "category"
-    span = evidence.start.isoformat() if evidence.start == evidence.end else f"{evidence.start}_{evidence.end}"
-    return f"case-{span}-{safe[:40]}"
-
-
-def write_case(dataset: Any, evidence: Any, alerts: list[dict], out_dir: Path) -> tuple[Path, Path, int]:
-    """One JSON (alert, evidence, flag ids) and a CSV of the flags, for hand-off to investigators."""
-    import polars as pl
-
-    from tspanel.models.filters import Filters
-    from tspanel.models.flags import FlagsTable
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = case_name(evidence)
-    table = FlagsTable(dataset, Filters(start=evidence.start, end=evidence.end, categories=[evidence.category]))
-    ids: list[str] = []
-    if "flag_id" in table.shown_columns():
-        frame = table.export_frame(formulas=False).select("flag_id").collect()
-        ids = frame["flag_id"].cast(pl.String).to_list()
-    csv_path = out_dir / f"{stem}-flags.csv"
-    count = table.export(csv_path, "csv")
-    case = {
-        "dataset": dataset.name,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "selection": {"category": evidence.category, "start": evidence.start, "end": evidence.end},
-        "alerts": alerts,
-        "evidence": evidence.to_dict(),
-        "flag_count": count,
-        "flag_ids": ids,
-        "flags_csv": csv_path.name,
-    }
-    json_path = out_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(case, indent=2, default=str) + "\n", encoding="utf-8")
-    return json_path, csv_path, count
+    return alert_records(dataset, start, end, category, method, args.threshold)

@@ -35,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep flags whose flag, account, content or "
         "target id contains TEXT (case-insensitive, at least 3 characters)",
     )
-    parser.add_argument("--status", choices=("open", "resolved"), help="keep only open or only resolved review cases")
+    parser.add_argument(
+        "--status",
+        choices=("open", "resolved", "backlog"),
+        help="keep only open or only resolved review cases (as of the end of the data), or the backlog: the "
+        "cases still open at the end of the selected days, whenever opened (the Review backlog's count)",
+    )
     parser.add_argument("--sort", metavar="COL", help="sort by this column (default: the data's order)")
     parser.add_argument("--desc", action="store_true", help="sort from the largest value")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")

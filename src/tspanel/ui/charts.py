@@ -331,7 +331,9 @@ class Chart:
                 return
             coordinate = labels[index]
         value = self._axis_values.get(str(coordinate))
-        if value is not None:
+        if value is not None and click.flags is not None:
+            self.selection.drill(click.filter, value, click.flags)
+        elif value is not None:
             self.selection.toggle(click.filter, value)
 
     def _legend_clicked(self, event: Any) -> None:

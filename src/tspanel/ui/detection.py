@@ -21,6 +21,7 @@ from panel.viewable import Viewer
 from tspanel.detect.registry import METHODS
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import Unavailable
+from tspanel.models.case import alert_records, case_name, case_zip
 from tspanel.models.evidence import Evidence, explain
 from tspanel.models.filters import Filters
 from tspanel.ui.charts import Chart, ChartCard, in_server_session, run_off_loop
@@ -170,7 +171,28 @@ class DetectionView(Viewer):
             subtitle="the selected alert's day and category against the category's usual days",
             download=False,
         )
-        self.evidence_box = pn.Column(self.evidence_card, visible=False, sizing_mode="stretch_width", margin=0)
+        self._case: tuple[dt.date, str, Evidence | None] | None = None  # the open alert: day, category, evidence
+        self.export_case = pmu.FileDownload(
+            callback=self._case_file,
+            filename="case.zip",
+            label="Export case",
+            icon="download",
+            size="small",
+            description=(
+                "Download the alert, its evidence and its flag ids (JSON) with the flags (CSV) for investigators: "
+                "what `tspanel detect --explain DATE CATEGORY --case DIR` writes"
+            ),
+            css_classes=["ts-export-case"],
+            disabled=True,
+            width=160,
+        )
+        self.evidence_box = pn.Column(
+            self.evidence_card,
+            pn.Row(self.export_case, margin=(0, 6)),
+            visible=False,
+            sizing_mode="stretch_width",
+            margin=0,
+        )
         self.flags = FlagsPanel(dataset, filters, title="Flags of this alert", css_class="ts-alert-flags")
         self.events = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
@@ -319,6 +341,8 @@ class DetectionView(Viewer):
         self._evidence_generation += 1
         generation = self._evidence_generation
         regions = list(self.filters.regions) or None
+        self._case = (day, category, None)
+        self.export_case.disabled = True
         self.evidence_box.visible = True
         self.evidence.object = f'<div class="ts-evidence-head">{esc(category)}, {day}: reading the evidence…</div>'
         dataset = self.dataset
@@ -330,9 +354,23 @@ class DetectionView(Viewer):
                 self.evidence.object = '<div class="ts-reason">The evidence could not be computed.</div>'
             else:
                 self.evidence.object = evidence_html(evidence)
+                # The case is the alert's whole day x category, as the CLI writes it: every region.
+                self._case = (day, category, evidence if regions is None else None)
+                self.export_case.filename = f"{case_name(evidence)}.zip"
+                self.export_case.disabled = False
 
         run_off_loop(lambda: explain(dataset, day, day, category, regions=regions), done)
         self.flags.show()
+
+    def _case_file(self) -> Any:
+        """The open alert's case (JSON + flags CSV in one ZIP), by the CLI's code (tspanel.models.case)."""
+        if self._case is None:
+            return None
+        day, category, evidence = self._case
+        if evidence is None:
+            evidence = explain(self.dataset, day, day, category)
+        alerts = alert_records(self.dataset, day, day, category, self.model.method, self.model.threshold)
+        return case_zip(self.dataset, evidence, alerts)
 
     def __panel__(self) -> Any:
         return self._layout

@@ -32,6 +32,13 @@ PAGE_SIZE = 50
 MAX_DOWNLOAD_ROWS = 1_000_000
 FILTER_PARAMS: tuple[str, ...] = ("start", "end", *LIST_FILTERS)
 NO_SORT = "(data order)"
+ALL_STATUSES = "all"
+STATUS_TITLES: dict[str, str] = {
+    "All flags": ALL_STATUSES,
+    "Open review cases (now)": "open",
+    "Resolved review cases": "resolved",
+    "Open at the end of the selected days (backlog)": "backlog",
+}
 COLUMN_TITLES: dict[str, str] = {
     "flag_id": "Flag",
     "date": "Day",
@@ -108,6 +115,7 @@ class FlagsPanel(Viewer):
         self.model = FlagsTable(dataset, Filters(), page_size=PAGE_SIZE)
         self._lock = threading.Lock()  # the model is updated and queried on worker threads
         self._generation = 0
+        self._quiet = False
         self.page: Page | None = None
         columns = self.model.shown_columns()
         self.sort = pmu.Select(
@@ -117,6 +125,14 @@ class FlagsPanel(Viewer):
             width=200,
         )
         self.descending = pmu.Switch(label="Largest first", value=False, width=140)
+        self.status = pmu.Select(
+            label="Cases",
+            options=STATUS_TITLES,
+            value=ALL_STATUSES,
+            width=330,
+            visible="action" in self.model.columns,
+            css_classes=["ts-flags-status"],
+        )
         self.search = pmu.TextInput(
             label="Search ids", placeholder="flag, account, content or target id (3+ characters)", width=320
         )
@@ -144,11 +160,12 @@ class FlagsPanel(Viewer):
         self.close.on_click(lambda _: self.hide())
         self.sort.param.watch(lambda _: self._refresh(page=0), "value")
         self.descending.param.watch(lambda _: self._refresh(page=0), "value")
+        self.status.param.watch(lambda _: self._status_changed(), "value")
         self.search.param.watch(lambda _: self._refresh(page=0), "value")
         filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
         self._layout = pmu.Paper(
             pn.Row(self.title, pn.Spacer(), self.csv, self.parquet, self.close, sizing_mode="stretch_width"),
-            pn.Row(self.search, self.sort, self.descending, sizing_mode="stretch_width"),
+            pn.Row(self.search, self.sort, self.descending, self.status, sizing_mode="stretch_width"),
             pn.Row(self.previous, self.next, self.summary, align="center"),
             self.error,
             pn.Column(self.table, sizing_mode="stretch_width", styles={"overflow-x": "auto"}),
@@ -173,10 +190,21 @@ class FlagsPanel(Viewer):
     def is_open(self) -> bool:
         return bool(self._layout.visible)
 
-    def show(self) -> None:
-        """Open the panel on the current selection (first page)."""
+    def show(self, status: str | None = ALL_STATUSES) -> None:
+        """Open the panel on the current selection (first page); ``status`` picks which cases
+        (tspanel.models.flags.STATUSES, or "all"; None keeps the current choice)."""
+        if status is not None:
+            self._quiet = True  # one refresh below, not one for the status and one for opening
+            try:
+                self.status.value = status
+            finally:
+                self._quiet = False
         self._layout.visible = True
         self._refresh(page=0)
+
+    def _status_changed(self) -> None:
+        if not self._quiet and self.is_open:
+            self._refresh(page=0)
 
     def hide(self) -> None:
         self._layout.visible = False
@@ -197,6 +225,7 @@ class FlagsPanel(Viewer):
             "sort_by": None if sort in (None, NO_SORT) else sort,
             "descending": bool(self.descending.value),
             "search": (self.search.value or "").strip(),
+            "status": None if self.status.value in (None, ALL_STATUSES) else self.status.value,
             "page": page,
         }
 
@@ -207,6 +236,7 @@ class FlagsPanel(Viewer):
             sort_by=settings["sort_by"],
             descending=settings["descending"],
             search=settings["search"],
+            status=settings["status"],
             page=settings["page"],
         )
         return model

@@ -102,7 +102,7 @@ class QueueTab(Viewer):
         self._html(result)
         card = self.charts.card
         self._layout = pn.Column(
-            self.backlog_card,
+            flow(self.backlog_card, card("backlog-severity")),
             flow(card("intake"), card("utilisation")),
             flow(card("resolution-time"), self.staffing_card),
             card("staffing-curve"),

@@ -7,6 +7,7 @@ against the data's own values before they reach the filters, like values from a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from tspanel.models.filters import Filters
@@ -22,6 +23,8 @@ class Selection:
         self.choices = choices
         self.first_day = first_day
         self.last_day = last_day
+        # Opens the session's flags table with a status (set by the session; None: no table).
+        self.show_flags: Callable[[str | None], None] | None = None
 
     def dates(self, start: dt.date, end: dt.date) -> None:
         """A brushed range becomes the date filter of every chart and KPI."""
@@ -38,4 +41,18 @@ class Selection:
         if text not in self.choices.allowed(name):
             return False
         self.filters.toggle(name, text)
+        return True
+
+    def drill(self, name: str, value: Any, status: str | None) -> bool:
+        """Select only ``value`` in list filter ``name`` and open the flags table on it with ``status``.
+
+        A drill-down (a backlog bar opening its cases) must show that bar's rows alone,
+        so it replaces the filter's values instead of toggling one of them.
+        """
+        if value is None or str(value) not in self.choices.allowed(name):
+            return False
+        if list(getattr(self.filters, name)) != [str(value)]:
+            setattr(self.filters, name, [str(value)])
+        if self.show_flags is not None:
+            self.show_flags(status)
         return True

@@ -140,6 +140,7 @@ class DashboardSession(Viewer):
         self._show_notice(result["kpis"]["selected"])
         self.controls = FilterControls(self.filters, self.choices, dataset.first_day, dataset.last_day)
         self.flags_panel = FlagsPanel(dataset, self.filters)
+        self.selection.show_flags = self.flags_panel.show  # a drill-down click (a backlog bar) opens it
         self.active = ActiveFilters(self.filters, self.choices, show_flags=self.flags_panel.show)
         self.history = UrlHistory(search=self.query(), margin=0, width=0, height=0)
         self.attention = AttentionStrip(self.open_view)

@@ -54,6 +54,9 @@ class Click:
     label: str = "label"
     value: str = "value"
     nearest: bool = False  # a numeric axis with rows at 0, 1, 2, ...: the nearest row is taken
+    # A drill-down: the click selects only this value (no toggle) and opens the flags table
+    # on it with this status (tspanel.models.flags.STATUSES), e.g. a backlog bar's cases.
+    flags: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,15 @@ def wow_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
 
 def severity_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
     out = ordered_rows(output, "severity", tuple(reversed(SEVERITIES)), nonzero=("flags",))
+    if len(out):
+        out["color"] = [SEVERITY_COLORS.get(s, ACCENT) for s in out["value"]]
+    return out
+
+
+def backlog_frame(output: dict[str, Any] | None, ctx: ChartContext) -> pd.DataFrame:
+    """Open cases by severity (every severity, critical on top), from the queue model's backlog."""
+    by_severity = output.get("by_severity") if isinstance(output, dict) else None
+    out = ordered_rows(by_severity, "severity", tuple(reversed(SEVERITIES)))
     if len(out):
         out["color"] = [SEVERITY_COLORS.get(s, ACCENT) for s in out["value"]]
     return out
@@ -666,6 +678,18 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
         ),
     ),
     "queue": (
+        ChartSpec(
+            "backlog-severity",
+            "Open cases by severity",
+            "backlog",
+            backlog_frame,
+            horizontal_bars("open_cases", "open cases", 200, []),
+            click=Click("severities", flags="backlog"),
+            measure="open_cases",
+            subtitle="human-review cases still open at the end of the selected days",
+            hint="Click a bar to list its open cases.",
+            empty_message="No review cases are open at the end of the selected days.",
+        ),
         ChartSpec(
             "intake",
             "Daily human-review intake by severity",
