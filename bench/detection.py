@@ -48,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from tspanel.detect.evaluate import evaluate, ground_truth
-from tspanel.detect.hourly import attack_starts, hourly_alerts, time_to_detect
+from tspanel.detect.hourly import COORDINATION_COLUMNS, attack_starts, hourly_alerts, time_to_detect
 from tspanel.detect.registry import METHODS, run_method
 from tspanel.detect.series import DEFAULT_THRESHOLD, detect_series
 from tspanel.synth import WorldConfig, generate_world
@@ -428,7 +428,7 @@ def bench_product(seed: int = 42) -> dict[str, Any]:
         start = time.perf_counter()
         world = generate_world(config)
         flags = world.flags.lazy()
-        alerts = hourly_alerts(flags.select("category", "created_at"))
+        alerts = hourly_alerts(flags.select("category", "created_at", *COORDINATION_COLUMNS))
         starts = attack_starts(flags, world.attacks)
         r = time_to_detect(alerts, starts, config.days)
         onsets = attack_onsets(flags, starts)
