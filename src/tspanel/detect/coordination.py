@@ -75,13 +75,17 @@ def hourly_marks(flags: pl.LazyFrame) -> pl.DataFrame:
     signals = available_signals(columns)
     keys = [k for k in ("content_hash", "target_id") if k in columns]
     who = "account_id" if "account_id" in columns else None
-    base = flags.filter(pl.col("created_at").is_not_null()).with_row_index("_row").select(
-        "_row",
-        pl.col("category").cast(pl.String),
-        _hour(flags),
-        *([pl.col(who).cast(pl.String).alias("_who")] if who else [pl.col("_row").cast(pl.String).alias("_who")]),
-        *[pl.col(k).cast(pl.String) for k in keys],
-        *([pl.col("account_age_days")] if "account_age_days" in columns else []),
+    base = (
+        flags.filter(pl.col("created_at").is_not_null())
+        .with_row_index("_row")
+        .select(
+            "_row",
+            pl.col("category").cast(pl.String),
+            _hour(flags),
+            *([pl.col(who).cast(pl.String).alias("_who")] if who else [pl.col("_row").cast(pl.String).alias("_who")]),
+            *[pl.col(k).cast(pl.String) for k in keys],
+            *([pl.col("account_age_days")] if "account_age_days" in columns else []),
+        )
     )
     frame = base.collect()
     for key in keys:
@@ -148,8 +152,10 @@ class CompositionScorer:
             ends = t - 24 * np.arange(days)  # day j: hours [t - 24(j+1), t - 24j)
             totals = np.array([cum[e] - cum[e - 24] for e in ends])
             shares = np.array([cm[e] - cm[e - 24] for e in ends]) / np.maximum(totals, 1.0)
-            history = float(cum[t] - cum[t - 24 * days])
-            share = min(max(float(np.median(shares)), 0.5 / max(history, 1.0)), 0.999)
+            # the median day is robust to an attack day; the pooled share (one marked flag added) keeps a
+            # sparse signal, whose median day has none, from calling its every occurrence impossible
+            pooled = (cm[t] - cm[t - 24 * days] + 1.0) / (cum[t] - cum[t - 24 * days] + 1.0)
+            share = min(max(float(np.median(shares)), pooled), 0.999)
             for k in WINDOWS:
                 if t + 1 < k:
                     continue
