@@ -114,6 +114,7 @@ def test_shared_is_decided_at_the_end_of_the_flags_own_hour() -> None:
     assert marks.select("hour", "flags", "shared").rows() == [(t, 2.0, 0.0), (t + HOUR, 1.0, 1.0)]
 
 
+@pytest.mark.slow  # a 90-day world and six categories' hourly detectors: about 30 s
 def test_the_built_in_worlds_attacks_are_each_alerted_within_4_hours_of_their_first_flag() -> None:
     world = generate_world(WorldConfig())  # the default world, seed 42: what a fresh install serves
     flags = world.flags.lazy()
@@ -126,6 +127,7 @@ def test_the_built_in_worlds_attacks_are_each_alerted_within_4_hours_of_their_fi
     assert r["false_alarms"] == 0
 
 
+@pytest.mark.slow  # a 60-day world: about 20 s
 def test_a_quiet_world_raises_no_hourly_alert() -> None:
     world = generate_world(WorldConfig(n_attacks=0, days=60))
     alerts = hourly_alerts(world.flags.lazy().select("category", "created_at", *COORDINATION_COLUMNS))
