@@ -4,8 +4,11 @@ Why: the daily methods say *which day* a campaign ran; an ops lead also wants to
 it could have been seen. When the flags carry ``created_at``, each category's hourly flag count is
 fed, hour by hour, to the same :class:`tspanel.detect.series.SeriesDetector` that
 ``tspanel detect --series --follow`` runs, so its alerts are stamped at the hour they could first
-have been raised. Against ground truth (:func:`time_to_detect`), the delay from a campaign's first
-flag to the first alert in its category is measured in hours.
+have been raised. When the flags also carry the contract's account, content or target columns,
+each hour's composition is tested beside its volume (:mod:`tspanel.detect.coordination`): a
+campaign's opening trickle is unusual in kind long before it is unusual in number. Against ground
+truth (:func:`time_to_detect`), the delay from a campaign's first flag to the first alert in its
+category is measured in hours.
 """
 
 from __future__ import annotations
