@@ -8,6 +8,7 @@ Run from the repository root (takes a few minutes on two cores):
     python bench/detection.py --sweep         # also: how the threshold trades recall for false alarms
     python bench/detection.py --heldout 20    # fewer held-out synthetic hourly series (default 40; 0: skip)
     python bench/detection.py --fast          # a quick check: 5 seeds, 10 held-out series, 2 quiet per setting
+    python bench/detection.py --product-seeds 2   # fewer held-out worlds for time to first alert (default 5)
 
 NAB's six series are looked for in ../shared/nab beside the checkout (the script says so
 and skips them when absent). They are scored twice: with the windows/false-alarm protocol of
