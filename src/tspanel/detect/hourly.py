@@ -4,8 +4,11 @@ Why: the daily methods say *which day* a campaign ran; an ops lead also wants to
 it could have been seen. When the flags carry ``created_at``, each category's hourly flag count is
 fed, hour by hour, to the same :class:`tspanel.detect.series.SeriesDetector` that
 ``tspanel detect --series --follow`` runs, so its alerts are stamped at the hour they could first
-have been raised. Against ground truth (:func:`time_to_detect`), the delay from a campaign's first
-flag to the first alert in its category is measured in hours.
+have been raised. When the flags also carry the contract's account, content or target columns,
+each hour's composition is tested beside its volume (:mod:`tspanel.detect.coordination`): a
+campaign's opening trickle is unusual in kind long before it is unusual in number. Against ground
+truth (:func:`time_to_detect`), the delay from a campaign's first flag to the first alert in its
+category is measured in hours.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from tspanel.detect.coordination import CompositionScorer, available_signals, hourly_marks, marks_grid
 from tspanel.detect.series import DEFAULT_THRESHOLD, SeriesDetector
 
 HOUR = dt.timedelta(hours=1)
@@ -29,6 +33,7 @@ HOURLY_ALERT_SCHEMA = {
     "value": pl.Float64,
     "expected": pl.Float64,
     "score": pl.Float64,
+    "signal": pl.String,  # what fired: "volume", or a coordination signal (tspanel.detect.coordination.SIGNALS)
 }
 
 
@@ -64,32 +69,73 @@ def _aware(flags: pl.LazyFrame) -> bool:
     return getattr(flags.collect_schema()["created_at"], "time_zone", None) is not None
 
 
-def hourly_alerts(flags: pl.LazyFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
-    """Alerts of the streaming series detector on each category's hourly flag count (HOURLY_ALERT_SCHEMA).
+REFRACTORY_HOURS = 12
+"""Hours after a category's alert in which another signal's alarm is the same event (the series' refractory)."""
 
-    `flags` needs ``category`` and ``created_at``; the caller checks that ``created_at`` exists.
+COORDINATION_COLUMNS = ("account_id", "account_age_days", "content_hash", "target_id")
+"""Optional columns that add the coordination signals (tspanel.detect.coordination) to the volume."""
+
+
+def hourly_alerts(flags: pl.LazyFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """Alerts on each category's hourly flags (HOURLY_ALERT_SCHEMA): volume, and coordination when possible.
+
+    `flags` needs ``category`` and ``created_at`` (the caller checks that ``created_at`` exists).
+    The volume alarm is the streaming series detector on the hour's count. When `flags` also
+    carries any of COORDINATION_COLUMNS, the hour's composition is tested too
+    (:mod:`tspanel.detect.coordination`): a campaign's first hours of young accounts and shared
+    content are seen while its volume is still within noise. One event, one alert: a composition
+    alarm within REFRACTORY_HOURS of the category's last firing of either kind, or a volume alarm
+    within REFRACTORY_HOURS of the last composition firing, is the same event and not raised again
+    (without the coordination columns, the volume alarms are exactly those of the series detector).
+    ``signal`` says which fired; for a coordination alert ``value``/``expected`` are the window's
+    marked flags and the number expected at the category's usual share.
     """
+    signals = available_signals(flags.collect_schema().names())
+    marks = hourly_marks(flags) if signals else None
     rows: list[dict[str, Any]] = []
     for (category,), group in hourly_counts(flags).group_by("category", maintain_order=True):
         hours = group["hour"]
         detector = SeriesDetector(hours[0], HOUR, threshold)
-        for count in group["flags"].to_list():
+        composition = CompositionScorer(signals, threshold) if marks is not None else None
+        grid = marks_grid(marks, hours, category, signals) if marks is not None else {}
+        last = last_coordination = -(10**9)  # last hour anything fired; last hour the composition fired
+        for i, count in enumerate(group["flags"].to_list()):
             alarm = detector.push(count)
-            if alarm is None:
+            firing = (
+                composition.push(float(grid["flags"][i]), {s: float(grid[s][i]) for s in signals})
+                if composition is not None
+                else None
+            )
+            if alarm is None and firing is None:
                 continue
-            stamp = detector.timestamp(alarm.index)
-            rows.append(
-                {
-                    "category": category,
-                    "timestamp": stamp,
-                    "raised_at": stamp + HOUR,
+            # the volume detector has its own refractory period; it only yields to a coordination event under way
+            quiet = i - (last if firing is not None and alarm is None else last_coordination) > REFRACTORY_HOURS
+            last = i
+            if firing is not None:
+                last_coordination = i
+            if not quiet:
+                continue
+            stamp = detector.timestamp(i)
+            if alarm is not None:
+                row = {
                     "window_start": detector.timestamp(alarm.window_from),
                     "window_end": detector.timestamp(alarm.window_to),
                     "value": count,
                     "expected": float(detector.scorer.expected[alarm.index]),
                     "score": alarm.score,
+                    "signal": "volume",
                 }
-            )
+            else:
+                assert firing is not None
+                row = {
+                    "window_start": detector.timestamp(i - firing.hours + 1),
+                    "window_end": stamp,
+                    "value": firing.marked,
+                    "expected": firing.expected,
+                    "score": firing.score,
+                    "signal": firing.signal,
+                }
+            rows.append({"category": category, "timestamp": stamp, "raised_at": stamp + HOUR, **row})
     return pl.DataFrame(rows, schema=HOURLY_ALERT_SCHEMA).sort("timestamp", "category")
 
 

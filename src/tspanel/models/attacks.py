@@ -15,7 +15,7 @@ import param
 import polars as pl
 
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
-from tspanel.detect.hourly import hourly_alerts
+from tspanel.detect.hourly import COORDINATION_COLUMNS, hourly_alerts
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
 from tspanel.models.base import DomainModel, Unavailable
 from tspanel.models.cache import RESULTS, dataset_token
@@ -97,7 +97,12 @@ class AttacksModel(DomainModel):
         if "created_at" not in self.columns:
             return Unavailable("hourly detection needs each flag's created_at time")
         alerts = RESULTS.get_or_compute(
-            self._cache_key("hourly"), lambda: hourly_alerts(self.detection_flags().select("category", "created_at"))
+            self._cache_key("hourly"),
+            lambda: hourly_alerts(
+                self.detection_flags().select(
+                    "category", "created_at", *(c for c in COORDINATION_COLUMNS if c in self.columns)
+                )
+            ),
         )
         start, end = self.date_range()
         return alerts.filter(pl.col("timestamp").dt.date().is_between(start, end))
