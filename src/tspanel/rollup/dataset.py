@@ -88,6 +88,11 @@ def dataset_from_rollup(
     columns = _present(facts)
     categories = tuple(sorted(facts["category"].drop_nulls().unique().to_list()))
     regions = tuple(sorted(facts["region"].drop_nulls().unique().to_list())) if "region" in columns else ()
+    infos = [
+        TableInfo(table=key, source=f"{key} table", rows=frame.lazy().select(pl.len()).collect().item(), columns=())
+        for key, frame in (("reviewers", reviewers), ("attacks", attacks))
+        if frame is not None
+    ]
     if reviewers is None:
         reviewers = pl.DataFrame(
             schema={"reviewer_id": pl.String, "name": pl.String, "team": pl.String, "capacity_per_day": pl.Int64}
@@ -107,7 +112,7 @@ def dataset_from_rollup(
         first_day=facts["day"].min(),
         last_day=facts["day"].max(),
         n_flags=n_flags,
-        tables=(info,),
+        tables=(info, *infos),
         storage="memory",
         weight=WEIGHT,
         rolled=rolled_shares(rollup.signals),
