@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     if engine == "postgres":
         from tspanel.rollup.sources import side_tables
 
-        tables = side_tables(source)
         rollup = engines.rollup_postgres(source, args.table, progress=_say)
+        tables = side_tables(source)
     elif engine == "spark":
         if source is None:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")

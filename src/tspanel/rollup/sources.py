@@ -147,8 +147,8 @@ def side_tables(url: str) -> dict[str, pl.DataFrame | None]:
     conn = connect_postgres(url)
     problems: list[str] = []
     try:
-        tables = {
-            "reviewers": _read_table(conn, "reviewers", REVIEWERS, problems),
+        tables = {  # absent tables are left out here: the rollup serves without them
+            "reviewers": _read_table(conn, "reviewers", REVIEWERS, problems, required=False),
             "attacks": _read_table(conn, "attacks", ATTACKS, problems),
         }
     finally:
@@ -158,10 +158,12 @@ def side_tables(url: str) -> dict[str, pl.DataFrame | None]:
     return tables
 
 
-def _read_table(conn: Any, name: str, table: Table, problems: list[str]) -> pl.DataFrame | None:
+def _read_table(
+    conn: Any, name: str, table: Table, problems: list[str], *, required: bool | None = None
+) -> pl.DataFrame | None:
     """A small side table read whole and checked; None when an optional one is absent."""
     if not table_columns(conn, name):
-        if table.required:
+        if table.required if required is None else required:
             problems.append(f"no {name} table (required; tspanel load-db writes one)")
         return None
     from tspanel.validate import check_table
