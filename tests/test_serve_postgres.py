@@ -254,3 +254,36 @@ def test_a_change_in_the_database_is_a_new_rollup(url):
     with connect_postgres(url) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM flags WHERE flag_id = 'NEW-1'")
         conn.commit()
+
+
+def test_the_servers_watcher_follows_the_database(url):
+    """What `tspanel serve --data URL --reload-interval N` runs each interval (tspanel.app.watch_dataset)."""
+    from tspanel.app import watch_dataset
+
+    sources.clear_source_cache()
+    secret_url = with_password(url)
+    watcher = watch_dataset(secret_url, 0)  # interval 0: no thread, checked by hand here
+    assert watcher.dataset.n_flags == 42255
+    assert watcher.check() is False  # nothing changed: no query beyond the counters
+    with connect_postgres(url) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM attacks WHERE attack_id = (SELECT MIN(attack_id) FROM attacks)")
+        conn.commit()
+    deadline = time.monotonic() + 30
+    while not watcher.check() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert watcher.dataset.attacks.collect().height == 4
+    with connect_postgres(url) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE flags RENAME TO flags_away")
+        conn.commit()
+    try:
+        deadline = time.monotonic() + 30
+        while watcher.error is None and time.monotonic() < deadline:
+            watcher.check()
+            time.sleep(0.5)
+        assert watcher.error is not None and "has no table 'flags'" in watcher.error
+        assert SECRET not in watcher.error and "tspanel:***@" in watcher.error
+        assert watcher.dataset.n_flags == 42255  # the last good rollup keeps serving
+    finally:
+        with connect_postgres(url) as conn, conn.cursor() as cur:
+            cur.execute("ALTER TABLE flags_away RENAME TO flags")
+            conn.commit()

@@ -91,7 +91,7 @@ def watch_dataset(path: str, interval: float) -> Any:
     from tspanel.rollup import sources
 
     key = os.fspath(path)
-    label = sources.describe(key)  # a database URL's password is never shown
+    label = sources.describe(key) if sources.is_database_url(key) else None  # a password is never shown
 
     def load(_resolved: Any) -> Any:
         try:  # bad data raises: the watcher keeps the last good dataset and says why
