@@ -49,14 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "tspanel-serve-db", help="generated datasets"
     )
     parser.add_argument("--json", type=Path, help="write the measurement to this file")
+    parser.add_argument(
+        "--files", action="store_true", help="serve the generated files instead (the same measurement, for comparison)"
+    )
     args = parser.parse_args(argv)
     data = None
     if args.flags:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         latency.SIZES["db"] = args.flags
         data = latency.dataset_for("db", args.data_dir)
-    load_s = load(args.url, data)
-    latency.log(f"loaded into the database in {load_s:.1f} s")
+    load_s = 0.0 if args.files else load(args.url, data)
+    if not args.files:
+        latency.log(f"loaded into the database in {load_s:.1f} s")
+    served = data if args.files else args.url
 
     rss: list[float] = []
     original = latency.serving
@@ -81,12 +86,13 @@ def main(argv: list[str] | None = None) -> int:
 
     latency.serving = sampled
     with tempfile.TemporaryDirectory(prefix="tspanel-serve-db-") as tmp:
-        result = latency.measure_size("db", args.url, args.clicks, args.quiet, Path(tmp), False)
-    result["data"] = "postgresql (masked)"
+        result = latency.measure_size("db", served, args.clicks, args.quiet, Path(tmp), False)
+    result["data"] = "files" if args.files else "postgresql (masked)"
     result["load_db_s"] = load_s
     result["server_rss_peak_mb"] = max(rss) if rss else None
     result["server_rss_last_mb"] = rss[-1] if rss else None
     summary = {
+        "source": result["data"],
         "flags": args.flags or 42255,
         "load_db_s": round(load_s, 1),
         "open_cold_s": round(result["open_cold_s"], 2),
