@@ -190,6 +190,9 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, argv, message):
 def test_mask_uri():
     assert mask_uri("postgresql://me:s3cret@db:5432/ts") == "postgresql://me:***@db:5432/ts"
     assert mask_uri("postgresql://me@db/ts") == "postgresql://me@db/ts"
+    assert mask_uri("postgresql://me@db/ts?sslmode=require&password=s3cret") == (
+        "postgresql://me@db/ts?sslmode=require&password=***"
+    )
 
 
 @pytest.mark.parametrize(

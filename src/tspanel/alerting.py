@@ -235,7 +235,7 @@ class ReloadAlerter:
                 items,
                 self.targets,
                 state,
-                scope=str(self.watcher.path),
+                scope=self.watcher.label,  # the path, or a database URL masked (never its password)
                 dataset=dataset.name,
                 as_of=model.as_of_time().strftime("%Y-%m-%d %H:%M UTC"),
                 base_url=self.base_url,

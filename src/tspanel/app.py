@@ -38,13 +38,14 @@ def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
     """
     from tspanel import source
     from tspanel.errors import TspanelError
+    from tspanel.rollup import sources
 
     path = path or os.environ.get(DATA_ENV) or None
     if path is None:
         return source.default_world()
     key = os.fspath(path)
     try:
-        dataset = source.load_dataset_cached(path)
+        dataset = sources.load_source_cached(path)
     except (TspanelError, OSError) as exc:
         good = _last_good.get(key)
         if good is None:
@@ -86,21 +87,30 @@ def watch_dataset(path: str, interval: float) -> Any:
     Loaded through the same per-process cache as :func:`shared_dataset`, so the process holds
     one copy of the current data, not one per mechanism.
     """
-    from tspanel import source
     from tspanel.errors import TspanelError
     from tspanel.reload import DataWatcher
+    from tspanel.rollup import sources
 
     key = os.fspath(path)
+    label = sources.describe(key) if sources.is_database_url(key) else None  # a password is never shown
 
     def load(_resolved: Any) -> Any:
         try:  # bad data raises: the watcher keeps the last good dataset and says why
-            dataset = source.load_dataset_cached(key)
+            dataset = sources.load_source_cached(key)
         except OSError as exc:  # unreadable files: the same, not a traceback in the log
-            raise TspanelError(f"{key}: cannot read the data ({exc.strerror or exc})") from None
+            raise TspanelError(f"{label}: cannot read the data ({exc.strerror or exc})") from None
         _last_good[key] = dataset
         return dataset
 
-    return DataWatcher(key, interval=interval, dataset=shared_dataset(key), loader=load).start()
+    def fingerprint(_resolved: Any) -> Any:
+        try:
+            return sources.source_fingerprint(key)
+        except (TspanelError, OSError) as exc:  # an unreachable database: a change, so the load reports it
+            return ("unreadable", str(exc))
+
+    return DataWatcher(
+        key, interval=interval, dataset=shared_dataset(key), loader=load, fingerprint=fingerprint, label=label
+    ).start()
 
 
 def _add_logout(page: Any) -> None:

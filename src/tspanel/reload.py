@@ -78,11 +78,16 @@ class DataWatcher:
         dataset: Any = None,
         loader: Loader = _default_loader,
         fingerprint: Fingerprint = _default_fingerprint,
+        label: str | None = None,
     ) -> None:
-        """Load ``path`` now (errors raise, as at server start) unless ``dataset`` is given."""
+        """Load ``path`` now (errors raise, as at server start) unless ``dataset`` is given.
+
+        ``label`` names the data in messages (a database URL, masked); default: the path.
+        """
         if interval < 0:
             raise TspanelError(f"--reload-interval {interval:g}: use 0 (off) or a number of seconds")
         self.path = Path(path).expanduser().resolve()
+        self.label = label or str(self.path)
         self.interval = float(interval)
         self._loader, self._fingerprint = loader, fingerprint
         self._lock = threading.Lock()  # one check at a time; guards the fields below
@@ -129,7 +134,7 @@ class DataWatcher:
             except TspanelError as exc:
                 self.error_reason = str(exc)
                 self.error = (
-                    f"new data in {self.path} was rejected; still serving the data loaded at "
+                    f"new data in {self.label} was rejected; still serving the data loaded at "
                     f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC: {exc}"
                 )
                 rejected: tuple[str, list[Callable[..., None]]] | None = (
@@ -151,7 +156,7 @@ class DataWatcher:
             for callback in errors:
                 self._safely(callback, message)
             return False
-        log.info("reloaded %s: %s flags, data as of %s", self.path, f"{new.n_flags:,}", event.data_as_of)
+        log.info("reloaded %s: %s flags, data as of %s", self.label, f"{new.n_flags:,}", event.data_as_of)
         for callback in callbacks:
             self._safely(callback, event)
         self._forget_results(old)

@@ -77,10 +77,38 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def add_data_argument(parser: argparse.ArgumentParser) -> None:
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def data_directory(text: str) -> Path:
+    """--data of a command that reads rows from files (a database URL is refused without echoing it)."""
+    if text.startswith(DATABASE_SCHEMES):
+        raise argparse.ArgumentTypeError(
+            "this command reads a dataset directory; a postgresql:// URL works with serve, kpis, flags and validate"
+        )
+    return Path(text)
+
+
+def data_source(text: str) -> Path | str:
+    """--data of a command that also serves a rollup directory or a database: a URL stays a string."""
+    return text if text.startswith(DATABASE_SCHEMES) else Path(text)
+
+
+def add_data_argument(parser: argparse.ArgumentParser, *, sources: bool = False) -> None:
+    """``--data``; with ``sources`` it also takes a rollup directory or a postgresql:// URL (docs/rollup.md)."""
+    if sources:
+        parser.add_argument(
+            "--data",
+            type=data_source,
+            metavar="DIR|URL",
+            help="dataset directory (flags, reviewers, optional attacks; .csv or .parquet; see docs/data.md), "
+            "a rollup directory (tspanel rollup) or postgresql://USER@HOST/DB (the rollup is computed in the "
+            "database; docs/rollup.md). Default: the built-in synthetic world.",
+        )
+        return
     parser.add_argument(
         "--data",
-        type=Path,
+        type=data_directory,
         metavar="DIR",
         help="dataset directory (flags, reviewers, optional attacks; .csv or .parquet; see docs/data.md). "
         "Default: the built-in synthetic world.",
@@ -96,11 +124,16 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--action", nargs="+", metavar="A", help="keep only these moderation actions")
 
 
-def open_dataset(path: Path | None):  # -> tspanel.source.Dataset
-    """The dataset at ``path``, or the built-in world; loading errors exit with status 2."""
+def open_dataset(path: Path | str | None):  # -> tspanel.source.Dataset
+    """The dataset at ``path`` (a directory, a rollup directory or a database URL), or the built-in
+    world; loading errors exit with status 2."""
     from tspanel import source
 
-    return source.default_world() if path is None else source.load_dataset(path)
+    if path is None:
+        return source.default_world()
+    from tspanel.rollup.sources import load_source
+
+    return load_source(path)
 
 
 def filters_from_args(args: argparse.Namespace, dataset):  # -> tspanel.models.filters.Filters

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"JSON prints the exact count and the first --limit rows (default {DEFAULT_JSON_ROWS}).",
         epilog="Example: tspanel flags --start 2026-11-18 --end 2026-11-18 --category spam --format json",
     )
-    add_data_argument(parser)
+    add_data_argument(parser, sources=True)
     add_filter_arguments(parser)
     parser.add_argument("--reviewer", nargs="+", metavar="ID", help="keep only flags handled by these reviewers")
     parser.add_argument(

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the headline numbers of a dataset for the selected days and filters. "
         "Definitions: docs/data.md#kpis.",
     )
-    add_data_argument(parser)
+    add_data_argument(parser, sources=True)
     add_filter_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument(

@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         raise TspanelError(f"{args.url!r} is not a postgresql:// URL")
     print("loading and validating the dataset", file=sys.stderr, flush=True)
     dataset = open_dataset(args.data)
+    if dataset.weight is not None:
+        raise TspanelError(f"{args.data} is a rollup, not a dataset of flags; give the dataset it was made from")
     tables = {"flags": dataset.flags, "reviewers": dataset.reviewers}
     if dataset.attacks is not None:
         tables["attacks"] = dataset.attacks

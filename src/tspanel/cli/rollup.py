@@ -39,6 +39,10 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _collect(frame):  # a LazyFrame or None
+    return None if frame is None else frame.collect()
+
+
 def run(args: argparse.Namespace) -> int:
     from tspanel.errors import TspanelError
     from tspanel.rollup import engines, write_rollup
@@ -58,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     shown = engines.mask_uri(source) if is_url else (source or "built-in world")
     _say(f"tspanel rollup: {engine} engine, source {shown}")
+    tables: dict = {}
     if engine == "postgres":
+        from tspanel.rollup.sources import side_tables
+
         rollup = engines.rollup_postgres(source, args.table, progress=_say)
+        tables = side_tables(source)
     elif engine == "spark":
         if source is None:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")
@@ -72,9 +80,12 @@ def run(args: argparse.Namespace) -> int:
         _say("loading and validating the dataset")
         dataset = open_dataset(None if source is None else Path(source))
         _say(f"Polars: computing the rollup of {dataset.n_flags:,} flags")
+        if dataset.weight is not None:
+            raise TspanelError(f"{source} is a rollup already; give the dataset of flags it was made from")
         rollup = engines.rollup_polars(dataset.flags, dataset.columns)
+        tables = {"reviewers": dataset.reviewers.collect(), "attacks": _collect(dataset.attacks)}
     seconds = time.perf_counter() - started
-    write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)})
+    write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)}, tables)
     flags = int(rollup.facts["n"].sum())
     print(
         f"{out}: {flags:,} flags in {rollup.facts.height:,} fact rows and {rollup.signals.height:,} signal rows "

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "records the filters so a link reproduces the view. The dataset is loaded before the "
         "server starts and shared by all sessions; with --data it is reloaded when its files change.",
     )
-    add_data_argument(parser)
+    add_data_argument(parser, sources=True)
     parser.add_argument(
         "--port",
         type=_port,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tspanel.cli._common import data_source
 
 if TYPE_CHECKING:  # the loader imports Polars: keep `tspanel --help` fast
     from tspanel.source import Dataset
@@ -37,7 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "table, the date range and which optional columns are present; on bad data prints every problem "
         "found and exits with status 2. The contract is described in docs/data.md.",
     )
-    parser.add_argument("directory", type=Path, metavar="DIR", help="the dataset directory to check")
+    parser.add_argument(
+        "directory",
+        type=data_source,
+        metavar="DIR|URL",
+        help="the dataset directory to check, or postgresql://USER@HOST/DB: its flags, reviewers and attacks "
+        "tables are checked in the database (column types and values by one aggregate query, ids unique)",
+    )
+    parser.add_argument("--table", default="flags", help="with a database URL: the table holding the flags")
     parser.set_defaults(func=run)
 
 
@@ -107,8 +115,27 @@ def reference_notes(dataset: Dataset) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tspanel.source import load_dataset
+    from tspanel.rollup import sources
 
-    dataset = load_dataset(args.directory)
+    if sources.is_database_url(args.directory):
+        return _database(args.directory, args.table)
+    dataset = sources.load_source(args.directory)
+    if dataset.weight is not None:  # a rollup: the columns its signals were computed from count too
+        import dataclasses
+
+        dataset = dataclasses.replace(dataset, columns=dataset.columns | dataset.rolled.columns)
     print("\n".join(summary_lines(dataset) + reference_notes(dataset)))
+    return 0
+
+
+def _database(url: str, table: str) -> int:
+    """The contract checked in the database; the summary lists the table's own columns."""
+    import dataclasses
+
+    from tspanel.rollup import sources
+
+    dataset = sources.load_postgres(url, table, check_unique=True)
+    rows = dataset.row_source
+    print("\n".join(summary_lines(dataclasses.replace(dataset, columns=frozenset(rows.columns)))))
+    print(f"The rollup the dashboard reads: {dataset.tables[0].source}; the rows stay in the database.")
     return 0

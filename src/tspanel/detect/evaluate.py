@@ -158,12 +158,16 @@ def comparison(
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    rolled: Any = None,
 ) -> pl.DataFrame:
-    """One row per method: alerts and, with ground truth, the day and (day, category) metrics."""
+    """One row per method: alerts and, with ground truth, the day and (day, category) metrics.
+
+    ``rolled``: a rollup's detection signals (tspanel.detect.signals.RolledShares), see run_method.
+    """
     rows = []
     scoped = truth.between(start, end) if truth is not None else None
     for name in methods or METHODS:
-        alerts = restrict(run_method(name, flags, columns), start, end)
+        alerts = restrict(run_method(name, flags, columns, rolled=rolled), start, end)
         row: dict[str, Any] = {"method": name, "alerts": alerts.height}
         if scoped is not None:
             ev = evaluate(alerts, scoped)

@@ -28,7 +28,7 @@ import polars as pl
 
 from tspanel.detect.alerts import alerts_frame
 from tspanel.detect.series import DEFAULT_THRESHOLD
-from tspanel.detect.signals import available_signals, signal_scores
+from tspanel.detect.signals import RolledShares, available_signals, signal_scores
 from tspanel.detect.volume import volume_scores, volume_strength
 
 NOTABLE_Z = 2.0  # a secondary signal is listed in an alert from this z up
@@ -36,7 +36,10 @@ VOLUME_SCREEN_Z = 3.0  # the volume excess an alert needs when coordination evid
 
 
 def multisignal_scores(
-    flags: pl.LazyFrame, columns: frozenset[str], threshold: float = DEFAULT_THRESHOLD
+    flags: pl.LazyFrame,
+    columns: frozenset[str],
+    threshold: float = DEFAULT_THRESHOLD,
+    rolled: RolledShares | None = None,
 ) -> pl.DataFrame:
     """Per (date, category): volume z, regional z, each signal's z, coordination and score.
 
@@ -48,7 +51,7 @@ def multisignal_scores(
         return volume.with_columns(
             pl.lit(None, pl.Float64).alias("coordination"), pl.col("volume_strength").alias("score")
         )
-    signals = signal_scores(flags, columns).drop("n")
+    signals = signal_scores(flags, columns, rolled).drop("n")
     return (
         volume.join(signals, on=["date", "category"], how="left")
         .with_columns(pl.max_horizontal(names).alias("coordination"))
@@ -62,10 +65,13 @@ def multisignal_scores(
 
 
 def detect_multisignal(
-    flags: pl.LazyFrame, columns: frozenset[str], threshold: float = DEFAULT_THRESHOLD
+    flags: pl.LazyFrame,
+    columns: frozenset[str],
+    threshold: float = DEFAULT_THRESHOLD,
+    rolled: RolledShares | None = None,
 ) -> pl.DataFrame:
     """Alerts where volume passes the screen and the coordination evidence exceeds `threshold`."""
-    scores = multisignal_scores(flags, columns, threshold)
+    scores = multisignal_scores(flags, columns, threshold, rolled)
     names = [s.name for s in available_signals(columns)]
     rows = []
     for r in scores.filter(pl.col("score") > threshold).iter_rows(named=True):

@@ -15,6 +15,7 @@ import polars as pl
 
 from tspanel.detect.multisignal import detect_multisignal
 from tspanel.detect.series import DEFAULT_THRESHOLD
+from tspanel.detect.signals import WEIGHT, RolledShares
 from tspanel.detect.volume import detect_volume
 from tspanel.detect.zscore import LEGACY_THRESHOLD, detect_zscore_legacy
 from tspanel.errors import TspanelError
@@ -81,6 +82,8 @@ def get_method(name: str) -> Method:
 def detector_input(flags: pl.LazyFrame | pl.DataFrame, columns: Collection[str]) -> tuple[pl.LazyFrame, frozenset[str]]:
     """The flags cut down to the columns a detector may read (never the ground truth)."""
     keep = [c for c in DETECTOR_COLUMNS if c in columns]
+    if WEIGHT in flags.lazy().collect_schema().names():  # a rollup's counts (not a flag column)
+        keep.append(WEIGHT)
     return flags.lazy().select(keep), frozenset(keep)
 
 
@@ -89,8 +92,13 @@ def run_method(
     flags: pl.LazyFrame | pl.DataFrame,
     columns: Collection[str] | None = None,
     threshold: float | None = None,
+    rolled: RolledShares | None = None,
 ) -> pl.DataFrame:
-    """Alerts of method `name` (date, category, score, signals JSON) on the flags."""
+    """Alerts of method `name` (date, category, score, signals JSON) on the flags.
+
+    ``flags`` may be a rollup's facts (with the count column); ``rolled`` then gives the
+    signals that cannot be summed from them (the multisignal method reads them).
+    """
     method = get_method(name)
     if columns is None:
         columns = flags.collect_schema().names() if isinstance(flags, pl.LazyFrame) else flags.columns
@@ -98,4 +106,7 @@ def run_method(
     missing = {"date", "category"} - cols
     if missing:
         raise TspanelError(f"detection needs the flag columns {', '.join(sorted(missing))}")
-    return method.detect(lf, cols, method.default_threshold if threshold is None else threshold)
+    threshold = method.default_threshold if threshold is None else threshold
+    if rolled is not None and method.detect is detect_multisignal:
+        return detect_multisignal(lf, cols | rolled.columns, threshold, rolled)
+    return method.detect(lf, cols, threshold)

@@ -45,6 +45,52 @@ SIGNALS: tuple[Signal, ...] = (
 )
 
 
+WEIGHT = "n"  # a rollup's count column (tspanel.rollup.dataset): each row stands for that many flags
+# The signals a rollup's signals table holds (the regional one is summed from its facts).
+ROLLED: tuple[str, ...] = ("young_accounts", "shared_content", "shared_targets", "repeat_accounts", "burstiness")
+
+
+def flag_count(flags: pl.LazyFrame) -> pl.Expr:
+    """Flags in a group: rows, or the sum of a rollup's count column."""
+    return pl.col(WEIGHT).sum() if WEIGHT in flags.collect_schema().names() else pl.len()
+
+
+@dataclass(frozen=True)
+class RolledShares:
+    """The non-additive shares of a rollup (date, category, one column per ROLLED signal), and the
+    flag columns they stand for (so ``available_signals`` sees them as it would on the rows)."""
+
+    shares: pl.DataFrame
+    columns: frozenset[str]
+
+
+def rolled_shares(signals: pl.LazyFrame | pl.DataFrame) -> RolledShares:
+    """The detector's shares from a rollup's signals table (tspanel.rollup.spec.signals_sql).
+
+    A share whose column the source lacked (nothing known on any day) is left out, as the
+    detector leaves out a signal whose column a dataset lacks.
+    """
+    s = signals.lazy().collect()
+    hours = [f"h{h:02d}" for h in range(24)]
+    shares = s.select(
+        pl.col("day").alias("date"),
+        pl.col("category").cast(pl.String),
+        (pl.col("young") / pl.col("age_known")).alias("young_accounts"),
+        (pl.col("content_top") / pl.col("content_known")).alias("shared_content"),
+        (pl.col("target_top") / pl.col("target_known")).alias("shared_targets"),
+        (pl.col("account_top") / pl.col("account_known")).alias("repeat_accounts"),
+        (pl.max_horizontal(hours) / pl.sum_horizontal(hours)).alias("burstiness"),
+    ).with_columns(pl.col(ROLLED).fill_nan(None))
+    known = {
+        "account_age_days": s["age_known"].sum(),
+        "content_hash": s["content_known"].sum(),
+        "target_id": s["target_known"].sum(),
+        "account_id": s["account_known"].sum(),
+        "created_at": s.select(pl.sum_horizontal(hours).sum()).item(),
+    }
+    return RolledShares(shares, frozenset(c for c, n in known.items() if n))
+
+
 def available_signals(columns: frozenset[str]) -> list[Signal]:
     """The signals this dataset's columns support (the legacy layout supports none)."""
     return [s for s in SIGNALS if all(c in columns for c in s.columns)]
@@ -56,11 +102,19 @@ def _top_share(flags: pl.LazyFrame, column: str, name: str) -> pl.LazyFrame:
     return per_value.group_by("date", "category").agg((pl.col("k").top_k(TOP_K).sum() / pl.col("k").sum()).alias(name))
 
 
-def daily_shares(flags: pl.LazyFrame, columns: frozenset[str]) -> pl.DataFrame:
-    """Per (date, category): flags and every available share (regional shares per region)."""
+def daily_shares(flags: pl.LazyFrame, columns: frozenset[str], rolled: RolledShares | None = None) -> pl.DataFrame:
+    """Per (date, category): flags and every available share (regional shares per region).
+
+    On a rollup (``flags`` with a count column) the non-additive shares come from ``rolled``.
+    """
     base = flags.with_columns(pl.col("category").cast(pl.String))
-    out = base.group_by("date", "category").agg(pl.len().alias("n"))
+    count = flag_count(flags)
+    out = base.group_by("date", "category").agg(count.alias("n"))
     names = {s.name for s in available_signals(columns)}
+    if rolled is not None:
+        keep = [name for name in ROLLED if name in names]
+        out = out.join(rolled.shares.lazy().select("date", "category", *keep), on=["date", "category"], how="left")
+        names -= set(ROLLED)
     if "young_accounts" in names:
         young = base.group_by("date", "category").agg(
             (pl.col("account_age_days") < YOUNG_ACCOUNT_DAYS).mean().alias("young_accounts")
@@ -83,7 +137,7 @@ def daily_shares(flags: pl.LazyFrame, columns: frozenset[str]) -> pl.DataFrame:
     if "regional_concentration" in names:
         regional = (
             base.group_by("date", "category", pl.col("region").cast(pl.String))
-            .agg(pl.len().alias("k"))
+            .agg(count.alias("k"))
             .collect()
             .pivot(on="region", index=["date", "category"], values="k")
         )
@@ -116,9 +170,9 @@ def _robust_z(values: np.ndarray, n: np.ndarray) -> np.ndarray:
     return out
 
 
-def signal_scores(flags: pl.LazyFrame, columns: frozenset[str]) -> pl.DataFrame:
+def signal_scores(flags: pl.LazyFrame, columns: frozenset[str], rolled: RolledShares | None = None) -> pl.DataFrame:
     """Per (date, category): the robust z of every available signal (null without enough history)."""
-    shares = daily_shares(flags, columns)
+    shares = daily_shares(flags, columns, rolled)
     region_cols = [c for c in shares.columns if c.startswith("region_share:")]
     share_cols = [s.name for s in available_signals(columns) if s.name in shares.columns]
     parts = []

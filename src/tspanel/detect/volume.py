@@ -13,6 +13,7 @@ import polars as pl
 
 from tspanel.detect.alerts import alerts_frame
 from tspanel.detect.series import DEFAULT_THRESHOLD, candidate_models, score_counts
+from tspanel.detect.signals import flag_count
 
 DAY = dt.timedelta(days=1)
 
@@ -21,7 +22,7 @@ def daily_counts(flags: pl.LazyFrame, by: list[str]) -> pl.DataFrame:
     """Flags a day per group, with every day from the first to the last day of the data (0 when none)."""
     counts = (
         flags.group_by("date", *[pl.col(c).cast(pl.String) for c in by])
-        .agg(pl.len().cast(pl.Float64).alias("flags"))
+        .agg(flag_count(flags).cast(pl.Float64).alias("flags"))
         .collect()
     )
     if counts.height == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from tspanel.detect.alerts import alerts_frame
+from tspanel.detect.signals import flag_count
 
 WINDOW_DAYS = 7
 LEGACY_THRESHOLD = 1.5
@@ -20,7 +21,7 @@ def detect_zscore_legacy(
     flags: pl.LazyFrame, columns: frozenset[str], threshold: float = LEGACY_THRESHOLD
 ) -> pl.DataFrame:
     """Alerts on total daily volume: (flags - rolling mean) / rolling std > threshold."""
-    daily = flags.group_by("date").agg(pl.len().cast(pl.Float64).alias("flags")).sort("date").collect()
+    daily = flags.group_by("date").agg(flag_count(flags).cast(pl.Float64).alias("flags")).sort("date").collect()
     scored = daily.with_columns(
         pl.col("flags").rolling_mean(WINDOW_DAYS).alias("mean"),
         pl.col("flags").rolling_std(WINDOW_DAYS).alias("std"),

@@ -59,11 +59,18 @@ class AttacksModel(DomainModel):
         scope = (tuple(sorted(self.filters.categories)), tuple(sorted(self.filters.regions)))
         return (dataset_token(self.dataset), f"attacks.{output}", *scope, *parts)
 
+    def _truth_flags(self) -> pl.LazyFrame:
+        """The flags ground_truth reads; a rollup's coordinated_flag is a count, made a mark again."""
+        if self.weight is None or "coordinated_flag" not in self.columns:
+            return self.dataset.flags
+        marked = self.dataset.flags.filter(pl.col("coordinated_flag") > 0)
+        return marked.with_columns(pl.lit(True).alias("coordinated_flag"))
+
     def truth(self) -> GroundTruth | None:
         """The dataset's ground truth for the selected categories (None without any)."""
         truth = RESULTS.get_or_compute(
             (dataset_token(self.dataset), "attacks.truth"),
-            lambda: ground_truth(self.dataset.flags, self.columns, self.dataset.attacks),
+            lambda: ground_truth(self._truth_flags(), self.columns, self.dataset.attacks),
         )
         if truth is None:
             return None
@@ -83,7 +90,7 @@ class AttacksModel(DomainModel):
         method, threshold = self.method, self.threshold
         alerts = RESULTS.get_or_compute(
             self._cache_key("alerts", method, threshold),
-            lambda: run_method(method, self.detection_flags(), self.columns, threshold),
+            lambda: run_method(method, self.detection_flags(), self.columns, threshold, rolled=self.dataset.rolled),
         )
         start, end = self.date_range()
         return restrict(alerts, start, end)
@@ -115,7 +122,7 @@ class AttacksModel(DomainModel):
             self.detection_flags()
             .filter(pl.col("date").is_between(start, end))
             .group_by("date")
-            .agg(pl.len().cast(pl.Int64).alias("flags"))
+            .agg(self.count().cast(pl.Int64).alias("flags"))
         )
         frame = (
             self.day_grid()
@@ -159,5 +166,7 @@ class AttacksModel(DomainModel):
         start, end = self.date_range()
         return RESULTS.get_or_compute(
             self._cache_key("comparison", start, end),
-            lambda: comparison(self.detection_flags(), self.columns, self.truth(), start=start, end=end),
+            lambda: comparison(
+                self.detection_flags(), self.columns, self.truth(), start=start, end=end, rolled=self.dataset.rolled
+            ),
         )

@@ -142,7 +142,7 @@ class AttentionModel(DomainModel):
                 & (age_hours > self.sla_hours)
             )
             .group_by("severity")
-            .agg(pl.len().cast(pl.Int64).alias("cases"), age_hours.max().alias("oldest_hours"))
+            .agg(self.count().cast(pl.Int64).alias("cases"), age_hours.max().alias("oldest_hours"))
             .with_columns(as_text("severity"))
         )
 
@@ -173,11 +173,11 @@ class AttentionModel(DomainModel):
         first = _ceil_day(opened)
         last = pl.max_horizontal(first, _ceil_day(resolved))
         reviews = self._reviews().filter(opened <= pl.lit(as_of))
-        ins = reviews.group_by(first.alias("at")).agg(pl.len().cast(pl.Int64).alias("delta"))
+        ins = reviews.group_by(first.alias("at")).agg(self.count().cast(pl.Int64).alias("delta"))
         outs = (
             reviews.filter(resolved.is_not_null() & (resolved <= pl.lit(as_of)))
             .group_by(last.alias("at"))
-            .agg((-pl.len().cast(pl.Int64)).alias("delta"))
+            .agg((-self.count().cast(pl.Int64)).alias("delta"))
         )
         query = (
             pl.concat([ins, outs])
@@ -357,7 +357,7 @@ class AttentionModel(DomainModel):
             for d, c, n in model.detection_flags()
             .filter(pl.col("date").is_between(start, end))
             .group_by("date", "category")
-            .agg(pl.len())
+            .agg(model.count())
             .with_columns(as_text("category"))
             .collect()
             .iter_rows()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import numpy as np
 import param
 import polars as pl
 
@@ -13,6 +14,7 @@ from tspanel.models.rows import ScoreBlocks
 from tspanel.schema import SEVERITIES
 
 Z_95 = 1.959964
+SCORE_BIN = 0.01  # a rollup's score bins (tspanel.rollup.spec.SCORE_BINS)
 QUANTILE_SCHEMA = {
     "category": pl.String,
     "count": pl.Int64,
@@ -46,6 +48,44 @@ def five_numbers() -> list[pl.Expr]:
         score.quantile(0.75, interpolation="linear").alias("p75"),
         score.max().alias("max"),
     ]
+
+
+def binned_quantiles(frame: pl.LazyFrame, weight: str) -> tuple[pl.LazyFrame, Finish]:
+    """The five numbers per category from a rollup's 0.01 score bins, each within the bin width.
+
+    ``ml_score`` of a rollup is its bin's midpoint. A quantile's rank is located in the
+    cumulative counts and placed in proportion inside its bin (flags spread evenly in it);
+    min and max are the midpoints of the first and last bins holding flags.
+    """
+    query = frame.group_by(as_text("category"), "ml_score").agg(pl.col(weight).sum().alias("k"))
+
+    def finish(bins: pl.DataFrame) -> pl.DataFrame:
+        rows = []
+        for (category,), part in bins.filter(pl.col("k") > 0).sort("ml_score").group_by("category"):
+            mids, counts = part["ml_score"].to_numpy(), part["k"].to_numpy()
+            cum = np.cumsum(counts)
+            total = int(cum[-1])
+
+            def at(q: float, mids: np.ndarray = mids, counts: np.ndarray = counts, cum: np.ndarray = cum) -> float:
+                rank = q * (int(cum[-1]) - 1)
+                i = int(np.searchsorted(cum, np.floor(rank), side="right"))
+                before = cum[i] - counts[i]
+                return float(mids[i] - SCORE_BIN / 2 + SCORE_BIN * (rank - before + 0.5) / counts[i])
+
+            rows.append(
+                {
+                    "category": category,
+                    "count": total,
+                    "min": float(mids[0]),
+                    "p25": at(0.25),
+                    "median": at(0.5),
+                    "p75": at(0.75),
+                    "max": float(mids[-1]),
+                }
+            )
+        return pl.DataFrame(rows, schema=QUANTILE_SCHEMA).sort("category")
+
+    return query, finish
 
 
 class ClassifierModel(DomainModel):
@@ -85,7 +125,7 @@ class ClassifierModel(DomainModel):
         return (
             self.filtered(start=None, end=end)
             .group_by("date")
-            .agg(pl.col("ml_score").mean().alias("mean_score"), pl.len().cast(pl.Int64).alias("flags"))
+            .agg(self.score_mean().alias("mean_score"), self.count().cast(pl.Int64).alias("flags"))
             .sort("date")
             .with_columns(pl.col("mean_score").rolling_mean(self.rolling_days, min_samples=1).alias("rolling_mean"))
             .filter(pl.col("date") >= start)
@@ -109,7 +149,9 @@ class ClassifierModel(DomainModel):
             ),
         }
 
-    def _quantiles(self) -> pl.LazyFrame:
+    def _quantiles(self) -> pl.LazyFrame | tuple[pl.LazyFrame, Finish]:
+        if self.weight is not None:
+            return binned_quantiles(self.filtered(), self.weight)
         rows = self.dataset.in_memory
         if rows is not None and rows.scores is not None:
             return self._quantiles_from_blocks(rows.scores)
@@ -135,14 +177,14 @@ class ClassifierModel(DomainModel):
 
     def _calibration(self) -> tuple[pl.LazyFrame, Finish]:
         order = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
-        severity, score = pl.col("severity"), pl.col("ml_score")
+        severity = pl.col("severity")
         # One pass with a masked mean/std per level: ~2.5x faster than a group_by at 10M flags.
         per_level = [
             pl.struct(
                 pl.lit(level).alias("severity"),
-                (severity == level).sum().cast(pl.Int64).alias("count"),
-                score.filter(severity == level).mean().alias("mean_score"),
-                score.filter(severity == level).std().alias("std"),
+                self.count(severity == level).cast(pl.Int64).alias("count"),
+                self.score_mean(severity == level).alias("mean_score"),
+                self.score_std(severity == level).alias("std"),
             )
             for level in SEVERITIES
         ]

@@ -158,10 +158,17 @@ def explain(
         if c in dataset.columns
     ]
     first = start - dt.timedelta(days=BASELINE_DAYS)
-    query = dataset.flags.filter(pl.col("date").is_between(first, end) & (pl.col("category") == category))
-    if regions:
-        query = query.filter(pl.col("region").is_in(regions))
-    frame = query.select(wanted).with_columns([pl.col(c).cast(pl.String) for c in ("region",) if c in wanted]).collect()
+    if getattr(dataset, "weight", None) is not None:  # a rollup: the rows are in its source, if anywhere
+        from tspanel.models.flags_query import window_rows
+
+        wanted = ["date", "created_at", "region", "account_id", "account_age_days", "content_hash", "target_id"]
+        frame = window_rows(dataset, first, end, category, regions, wanted)
+    else:
+        query = dataset.flags.filter(pl.col("date").is_between(first, end) & (pl.col("category") == category))
+        if regions:
+            query = query.filter(pl.col("region").is_in(regions))
+        frame = query.select(wanted).with_columns([pl.col(c).cast(pl.String) for c in ("region",) if c in wanted])
+        frame = frame.collect()
     window = _Window(frame, start, end)
     items: list[EvidenceItem] = []
     if window.selected.height == 0:  # nothing to explain: no items rather than items about nothing

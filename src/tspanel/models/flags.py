@@ -174,6 +174,15 @@ class FlagsTable(DomainModel):
         doc="only open or only resolved review cases, or the backlog at the end of the selected days",
     )
 
+    def __new__(cls, dataset: Any = None, *args: Any, **params: Any) -> FlagsTable:
+        """A rollup holds aggregates, not flags: FlagsTable(rollup) is a FlagsQuery (rows on demand
+        from the database, tspanel.models.flags_query), so callers need not know the source."""
+        if cls is FlagsTable and getattr(dataset, "weight", None) is not None:
+            from tspanel.models.flags_query import FlagsQuery
+
+            return super().__new__(FlagsQuery)
+        return super().__new__(cls)
+
     def __init__(self, dataset: Any, filters: Any = None, **params: Any) -> None:
         super().__init__(dataset, filters, **params)
         self._search_rows: tuple[Any, pl.Series] | None = None  # hybrid storage: positions matching a search

@@ -61,7 +61,7 @@ class KpiModel(DomainModel):
 
     def _selected(self) -> tuple[pl.LazyFrame, Finish]:
         """How many flags the whole selection holds (0: the page says so, once, with a way back)."""
-        return self.filtered().select(pl.len().cast(pl.Int64).alias("n")), lambda frame: int(frame["n"][0])
+        return self.filtered().select(self.count().cast(pl.Int64).alias("n")), lambda frame: int(frame["n"][0])
 
     def kpis(self) -> dict[str, Any]:
         """The headline numbers of the selected days (see docs for each definition)."""
@@ -86,17 +86,17 @@ class KpiModel(DomainModel):
         eligible = pl.col("severity").is_in(list(HIGH_SEVERITIES)) & hours.is_not_null()
         first_week_end = start + dt.timedelta(days=WEEK - 1)
         last_week_start = end - dt.timedelta(days=WEEK - 1)
-        daily = frame.group_by("date").agg(pl.col("ml_score").mean().alias("daily_mean"))
+        daily = frame.group_by("date").agg(self.score_mean().alias("daily_mean"))
         scores = daily.select(
             pl.col("daily_mean").filter(pl.col("date") <= first_week_end).mean().alias("ml_score_first_week"),
             pl.col("daily_mean").filter(pl.col("date") >= last_week_start).mean().alias("ml_score_last_week"),
         )
         counts = frame.select(
-            pl.len().cast(pl.Int64).alias("total_flags"),
-            (pl.col("action") == "auto_block").sum().cast(pl.Int64).alias("auto_blocked"),
-            (pl.col("action") == "human_review").sum().cast(pl.Int64).alias("human_review"),
-            eligible.sum().cast(pl.Int64).alias("sla_eligible"),
-            (eligible & (hours > self.sla_hours)).sum().cast(pl.Int64).alias("sla_breaches"),
+            self.count().cast(pl.Int64).alias("total_flags"),
+            self.count(pl.col("action") == "auto_block").cast(pl.Int64).alias("auto_blocked"),
+            self.count(pl.col("action") == "human_review").cast(pl.Int64).alias("human_review"),
+            self.count(eligible).cast(pl.Int64).alias("sla_eligible"),
+            self.breaches(eligible, hours, self.sla_hours).cast(pl.Int64).alias("sla_breaches"),
             (
                 pl.col("coordinated_flag").sum().cast(pl.Int64)
                 if "coordinated_flag" in columns

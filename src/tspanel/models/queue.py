@@ -102,7 +102,7 @@ class QueueModel(DomainModel):
             reviews.filter(is_open)
             .group_by("severity")
             .agg(
-                pl.len().cast(pl.Int64).alias("open_cases"),
+                self.count().cast(pl.Int64).alias("open_cases"),
                 ((pl.lit(as_of) - opened).dt.total_seconds(fractional=True).max() / 3600).alias("oldest_hours"),
             )
             .with_columns(as_text("severity"))
@@ -125,7 +125,7 @@ class QueueModel(DomainModel):
         return query, finish
 
     def _daily_intake(self) -> pl.LazyFrame:
-        counts = count_levels(self._reviews(), "severity", SEVERITIES, by=("date",), name="cases")
+        counts = count_levels(self._reviews(), "severity", SEVERITIES, by=("date",), name="cases", weight=self.weight)
         levels = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
         return (
             self.day_grid()
@@ -153,7 +153,7 @@ class QueueModel(DomainModel):
             self._reviews()
             .filter(pl.col("reviewer_id").is_not_null())
             .group_by("reviewer_id")
-            .agg(pl.len().cast(pl.Int64).alias("handled"))
+            .agg(self.count().cast(pl.Int64).alias("handled"))
             .with_columns(as_text("reviewer_id"))
         )
         reviewers = self._reviewer_table()
@@ -175,8 +175,8 @@ class QueueModel(DomainModel):
         hours = self._hours()
         eligible = pl.col("severity").is_in(list(HIGH_SEVERITIES)) & hours.is_not_null()
         query = self._reviews().select(
-            eligible.sum().cast(pl.Int64).alias("eligible"),
-            (eligible & (hours > self.sla_hours)).sum().cast(pl.Int64).alias("breaches"),
+            self.count(eligible).cast(pl.Int64).alias("eligible"),
+            self.breaches(eligible, hours, self.sla_hours).cast(pl.Int64).alias("breaches"),
         )
 
         def finish(frame: pl.DataFrame) -> dict[str, Any]:
@@ -212,7 +212,7 @@ class QueueModel(DomainModel):
                 .cast(pl.Float64)
                 .alias("bin_start")
             )
-            .agg(pl.len().cast(pl.Int64).alias("cases"))
+            .agg(self.count().cast(pl.Int64).alias("cases"))
         )
         return (
             bins.join(counts, on="bin_start", how="left")
@@ -314,7 +314,8 @@ class QueueModel(DomainModel):
             # As in _backlog: resolved_at comes first in timing.resolved(), so a case it closes by
             # as_of is closed; this cheap test drops most rows before the timestamp arithmetic.
             reviews = reviews.filter(pl.col("resolved_at").is_null() | (pl.col("resolved_at") > pl.lit(as_of)))
-        return reviews.filter(opened <= pl.lit(as_of), resolved.is_null() | (resolved > pl.lit(as_of))).select(
+        return self.per_flag(
+            reviews.filter(opened <= pl.lit(as_of), resolved.is_null() | (resolved > pl.lit(as_of))),
             ((pl.lit(as_of) - opened).dt.total_seconds(fractional=True) / 3600).alias("age"),
             pl.col("severity").cast(pl.String),
         )

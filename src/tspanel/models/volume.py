@@ -60,7 +60,7 @@ class VolumeModel(DomainModel):
     def _daily_by(self, column: str, filter_name: str, universe: tuple[str, ...]) -> pl.LazyFrame:
         chosen = self.selected(filter_name, universe)
         values = pl.LazyFrame({column: chosen}, schema={column: pl.String})
-        counts = count_levels(self.filtered(), column, chosen, by=("date",))
+        counts = count_levels(self.filtered(), column, chosen, by=("date",), weight=self.weight)
         return (
             self.day_grid()
             .join(values, how="cross")
@@ -89,8 +89,8 @@ class VolumeModel(DomainModel):
             self.filtered(start=prev_start, end=end)
             .group_by("category")
             .agg(
-                pl.col("date").filter(pl.col("date") >= this_start).len().alias("this_week"),
-                pl.col("date").filter(pl.col("date") <= prev_end).len().alias("previous_week"),
+                self.count(pl.col("date") >= this_start).alias("this_week"),
+                self.count(pl.col("date") <= prev_end).alias("previous_week"),
             )
             .with_columns(as_text("category"))
         )
@@ -118,8 +118,8 @@ class VolumeModel(DomainModel):
             self.filtered(start=None, end=end)
             .group_by("date")
             .agg(
-                pl.len().cast(pl.Int64).alias("flags"),
-                pl.col("severity").is_in(list(HIGH_SEVERITIES)).sum().cast(pl.Int64).alias("high_critical"),
+                self.count().cast(pl.Int64).alias("flags"),
+                self.count(pl.col("severity").is_in(list(HIGH_SEVERITIES))).cast(pl.Int64).alias("high_critical"),
             )
         )
         full = pl.LazyFrame(
@@ -143,7 +143,7 @@ class VolumeModel(DomainModel):
 
     def _mix(self, column: str, levels: tuple[str, ...]) -> pl.LazyFrame:
         order = pl.LazyFrame({column: list(levels), "_order": list(range(len(levels)))})
-        counts = count_levels(self.filtered(), column, levels)
+        counts = count_levels(self.filtered(), column, levels, weight=self.weight)
         return (
             order.join(counts, on=column, how="left")
             .with_columns(pl.col("flags").fill_null(0))
@@ -155,15 +155,19 @@ class VolumeModel(DomainModel):
     def _automation(self) -> tuple[pl.LazyFrame, Finish]:
         action = pl.col("action")
         aggs = [
-            pl.len().alias("flags"),
-            action.is_in(["auto_block", "downrank"]).sum().alias("automated"),
-            (action == "human_review").sum().alias("human_review"),
-            (action == "allow").sum().alias("allowed"),
+            self.count().alias("flags"),
+            self.count(action.is_in(["auto_block", "downrank"])).alias("automated"),
+            self.count(action == "human_review").alias("human_review"),
+            self.count(action == "allow").alias("allowed"),
         ]
         if self.has("appealed"):
             aggs.append(pl.col("appealed").sum().alias("appealed"))
             if self.has("appeal_overturned"):
-                aggs.append((pl.col("appealed") & pl.col("appeal_overturned")).sum().alias("overturned"))
+                # a rollup's appeal_overturned already counts the appealed and overturned flags
+                overturned = pl.col("appeal_overturned")
+                if self.weight is None:
+                    overturned = pl.col("appealed") & overturned
+                aggs.append(overturned.sum().alias("overturned"))
 
         def finish(frame: pl.DataFrame) -> dict[str, float | int | None]:
             row = frame.row(0, named=True)

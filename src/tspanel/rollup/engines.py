@@ -224,9 +224,12 @@ def rollup_spark(session: Any, path: Path | str, progress: Progress | None = Non
 # --- shared -----------------------------------------------------------------------------
 def mask_uri(uri: str) -> str:
     """A database URL with its password replaced, safe to print."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
+    masked = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", uri)
+    return re.sub(r"([?&]password=)[^&\s\"']*", r"\1***", masked, flags=re.IGNORECASE)
 
 
 def _first_line(exc: BaseException | str) -> str:
+    """The first line of an error, with any database password in it masked (drivers echo the URL)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", mask_uri(line), flags=re.IGNORECASE)

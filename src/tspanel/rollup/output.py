@@ -15,17 +15,22 @@ from tspanel.rollup import spec
 from tspanel.rollup.engines import Rollup, normalise
 
 FILES = ("facts.parquet", "signals.parquet", "rollup.json")
+SIDE_FILES = ("reviewers.parquet", "attacks.parquet")  # the small tables, so the rollup serves the dashboard
 
 
-def write_rollup(rollup: Rollup, out: Path, about: dict[str, Any]) -> None:
+def write_rollup(
+    rollup: Rollup, out: Path, about: dict[str, Any], tables: dict[str, pl.DataFrame | None] | None = None
+) -> None:
     """Write the rollup into ``out`` all at once (a temporary directory, then moved), never half.
 
-    ``out`` must be absent, empty or an earlier rollup (which is replaced).
+    ``out`` must be absent, empty or an earlier rollup (which is replaced). ``tables``: the
+    reviewers and attacks tables, written beside it (``tspanel serve --data OUT`` reads them).
     """
+    tables = {name: frame for name, frame in (tables or {}).items() if frame is not None}
     if out.exists():
         if not out.is_dir():
             raise TspanelError(f"{out} exists and is not a directory; give a new directory for the rollup")
-        stray = sorted(p.name for p in out.iterdir() if p.name not in FILES)
+        stray = sorted(p.name for p in out.iterdir() if p.name not in (*FILES, *SIDE_FILES))
         if stray:
             raise TspanelError(f"{out} holds other files ({', '.join(stray[:3])}); give a new or empty directory")
     out.mkdir(parents=True, exist_ok=True)
@@ -41,7 +46,13 @@ def write_rollup(rollup: Rollup, out: Path, about: dict[str, Any]) -> None:
         rollup.facts.write_parquet(Path(tmp) / "facts.parquet")
         rollup.signals.write_parquet(Path(tmp) / "signals.parquet")
         (Path(tmp) / "rollup.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        for name in FILES:
+        for name, frame in tables.items():
+            frame.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)).write_parquet(
+                Path(tmp) / f"{name}.parquet"
+            )
+        for name in SIDE_FILES:
+            (out / name).unlink(missing_ok=True)  # an earlier rollup's: not this one's
+        for name in (*FILES, *(f"{name}.parquet" for name in tables)):
             shutil.move(Path(tmp) / name, out / name)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -51,6 +51,15 @@ class Dataset:
     # None when they are too big for the memory budget and every query scans the files.
     in_memory: FlagRows | None = None
     storage: Storage = "memory"  # see load_dataset
+    # A rollup (tspanel.rollup.dataset) instead of rows: each row of ``flags`` stands for the
+    # number of flags in this count column (None: one row per flag).
+    weight: str | None = None
+    # A rollup's detection signals (tspanel.detect.signals.RolledShares): the shares that are
+    # not additive, so cannot be summed from ``flags``.
+    rolled: Any = None
+    # Where the rows of a rollup are, for the flags table (tspanel.models.flags_query); None
+    # when ``flags`` are the rows, or when the rows are nowhere this process can query.
+    row_source: Any = None
 
     def has(self, *columns: str) -> bool:
         """True when every named flag column is present (optional columns may be absent)."""
