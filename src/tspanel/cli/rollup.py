@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--table", default="flags", help="PostgreSQL table holding the flags (default: flags)")
     parser.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:PORT, yarn")
+    parser.add_argument(
+        "--polars-engine",
+        choices=("streaming", "in-memory"),
+        default="streaming",
+        help="polars engine only: streaming reads the flags in batches (bounded memory; default), "
+        "in-memory holds the columns the rollup reads",
+    )
     parser.set_defaults(func=run)
 
 
@@ -41,7 +48,7 @@ def _say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tspanel.errors import TspanelError
-    from tspanel.rollup import engines, write_rollup
+    from tspanel.rollup import engines, write_rollup, write_rollup_spark
 
     if args.data and args.source:
         raise TspanelError("give the source once (SOURCE or --data) and one output directory OUT")
@@ -65,14 +72,27 @@ def run(args: argparse.Namespace) -> int:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")
         path = engines.parquet_flags(Path(source))
         _say(f"starting Spark (master {args.master})")
-        rollup = engines.rollup_spark(engines.spark_session(args.master), path, progress=_say)
+        session = engines.spark_session(args.master)
+        timing: dict[str, float] = {}
+
+        def about() -> dict[str, object]:
+            timing["seconds"] = time.perf_counter() - started
+            return {"engine": engine, "source": shown, "seconds": round(timing["seconds"], 3)}
+
+        # Spark writes the facts itself: at scale they never cross to the driver.
+        manifest = write_rollup_spark(session, path, out, about, progress=_say)
+        print(
+            f"{out}: {manifest['flags']:,} flags in {manifest['facts_rows']:,} fact rows and "
+            f"{manifest['signals_rows']:,} signal rows ({engine}, {timing['seconds']:.1f} s)"
+        )
+        return 0
     else:
         from tspanel.cli._common import open_dataset
 
         _say("loading and validating the dataset")
         dataset = open_dataset(None if source is None else Path(source))
         _say(f"Polars: computing the rollup of {dataset.n_flags:,} flags")
-        rollup = engines.rollup_polars(dataset.flags, dataset.columns)
+        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine)
     seconds = time.perf_counter() - started
     write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)})
     flags = int(rollup.facts["n"].sum())
