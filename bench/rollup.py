@@ -50,12 +50,15 @@ PHASES = {
 }
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (the JVM for Spark)."""
+def sample_tree(proc: psutil.Process, cpu: dict[int, float]) -> int:
+    """Resident bytes of a process and all its descendants (Spark's JVM is one); records each
+    process's CPU seconds (user + system) in ``cpu`` by pid, so the run's CPU time survives their exit."""
     total = 0
     for p in (proc, *proc.children(recursive=True)):
         with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
+            times = p.cpu_times()
+            cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
     return total
 
 
@@ -108,10 +111,12 @@ def run_rollup(engine: str, world: Path, out: Path, args: argparse.Namespace) ->
     reader = threading.Thread(target=read_progress, daemon=True)
     reader.start()
     peak = 0
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
-        peak = max(peak, tree_rss(ps))
+        peak = max(peak, sample_tree(ps, cpu))
         time.sleep(0.2)
     wall = time.perf_counter() - started
+    cpu_s = sum(cpu.values())
     reader.join()
     if proc.returncode != 0:  # e.g. out of memory: recorded, and the other runs go on
         tail = "".join(errors[-5:]).strip()
@@ -134,6 +139,8 @@ def run_rollup(engine: str, world: Path, out: Path, args: argparse.Namespace) ->
         "flags": about["flags"],
         "wall_s": round(wall, 1),
         "rows_per_s": round(about["flags"] / wall),
+        "cpu_s": round(cpu_s, 1),
+        "rows_per_cpu_s": round(about["flags"] / cpu_s) if cpu_s else None,
         "phases_s": phases,
         "peak_rss_mb": round(peak / 2**20),
         "out_mb": round(dir_bytes(out) / 2**20, 1),
@@ -180,15 +187,20 @@ def compare(left: Path, right: Path) -> dict[str, Any]:
     return {"same": True, "days": len(days), "kpis_left": kpis(left), "kpis_right": kpis(right)}
 
 
-def fit(results: list[dict[str, Any]], engine: str) -> dict[str, float] | None:
-    """wall = fixed + flags / throughput through the two smallest and largest sizes of an engine."""
+def fit(results: list[dict[str, Any]], engine: str, measure: str = "wall_s") -> dict[str, float] | None:
+    """measure = fixed + flags / rate through the smallest and largest size of an engine.
+
+    On wall time: the start-up (process, JVM, plan) and the marginal rows/s; on CPU time (less
+    sensitive to a shared machine): the start-up CPU and the marginal rows per CPU second,
+    which is what a cluster multiplies by its cores.
+    """
     runs = sorted((r for r in results if r["engine"] == engine and "failed" not in r), key=lambda r: r["flags"])
     if len(runs) < 2 or runs[-1]["flags"] == runs[0]["flags"]:
         return None
     small, large = runs[0], runs[-1]
-    per_row = (large["wall_s"] - small["wall_s"]) / (large["flags"] - small["flags"])
-    fixed = small["wall_s"] - per_row * small["flags"]
-    return {"fixed_s": round(fixed, 1), "marginal_rows_per_s": round(1 / per_row) if per_row > 0 else float("inf")}
+    per_row = (large[measure] - small[measure]) / (large["flags"] - small["flags"])
+    fixed = small[measure] - per_row * small["flags"]
+    return {"fixed": round(fixed, 1), "marginal_rows_per_s": round(1 / per_row) if per_row > 0 else None}
 
 
 def main() -> None:
@@ -232,7 +244,8 @@ def main() -> None:
                 print(json.dumps(check), flush=True)
 
     print(
-        f"\n{'engine':<8} {'flags':>12} {'wall s':>8} {'rows/s':>11} {'peak RSS MB':>12} {'out MB':>8} "
+        f"\n{'engine':<8} {'flags':>12} {'wall s':>8} {'rows/s':>11} {'CPU s':>8} {'rows/CPU s':>11} "
+        f"{'peak RSS MB':>12} {'out MB':>8} "
         f"{'fact rows':>11} {'load':>9}  phases (s)"
     )
     for r in results:
@@ -244,12 +257,19 @@ def main() -> None:
             continue
         phases = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
         print(
-            f"{r['engine']:<8} {r['flags']:>12,} {r['wall_s']:>8} {r['rows_per_s']:>11,} {r['peak_rss_mb']:>12,} "
+            f"{r['engine']:<8} {r['flags']:>12,} {r['wall_s']:>8} {r['rows_per_s']:>11,} {r['cpu_s']:>8} "
+            f"{r['rows_per_cpu_s'] or 0:>11,} {r['peak_rss_mb']:>12,} "
             f"{r['out_mb']:>8} {r['facts_rows']:>11,} {r['load_before']:>4}-{r['load_after']:<4}  {phases}"
         )
-    fits = {engine: f for engine in args.engines if (f := fit(results, engine))}
-    for engine, f in fits.items():
-        print(f"{engine}: wall = {f['fixed_s']} s fixed + flags / {f['marginal_rows_per_s']:,} per s (two-point fit)")
+    fits = {}
+    for engine in args.engines:
+        for measure in ("wall_s", "cpu_s"):
+            if f := fit(results, engine, measure):
+                fits[f"{engine} {measure}"] = f
+                print(
+                    f"{engine}: {measure} = {f['fixed']} fixed + flags / {f['marginal_rows_per_s'] or 'n/a'} "
+                    "(two-point fit)"
+                )
     for check in checks:
         print(
             f"{check['flags']:,} flags: Polars and Spark rollups {'identical' if check['same'] else 'DIFFER'}"
