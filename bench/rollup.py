@@ -12,7 +12,8 @@ fixed part (process, JVM and plan start) and the per-row part, which is what a c
 
     python bench/rollup.py                                  # 200k and 1M flags, polars and spark
     python bench/rollup.py --flags 10000000 100000000 --data-dir /tmp/rollup-bench --json out.json
-    python bench/rollup.py --flags 1000000 --engines polars --polars-engine streaming
+    python bench/rollup.py --flags 1000000 --engines polars --polars-engine in-memory
+    python bench/rollup.py --compare DIR/rollup-polars-100000000 DIR/rollup-spark-100000000
 
 Timings depend on the machine's load: the load average is recorded with every run.
 """
@@ -218,7 +219,19 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep generated worlds and rollups here (default: a temp dir)")
     parser.add_argument("--no-compare", dest="compare", action="store_false", help="skip the Polars = Spark check")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--compare",
+        dest="compare_dirs",
+        nargs=2,
+        type=Path,
+        metavar=("LEFT", "RIGHT"),
+        help="only compare two rollup directories written earlier (e.g. by runs of different sizes' sessions)",
+    )
     args = parser.parse_args()
+    if args.compare_dirs:
+        check = compare(*args.compare_dirs)
+        print(json.dumps(check))
+        raise SystemExit(0 if check["same"] else 1)
 
     results: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
