@@ -10,12 +10,15 @@ import pytest
 
 from tspanel.cli import main
 from tspanel.detect.signals import TOP_K, daily_shares
+from tspanel.errors import TspanelError
 from tspanel.models.filters import Filters
 from tspanel.models.queue import QueueModel
 from tspanel.rollup import read_rollup, rollup_polars
 from tspanel.rollup.engines import mask_uri
 from tspanel.rollup.spec import facts_sql, transpile
 from tspanel.source import default_world, load_dataset
+
+SUMS = ("score_sum", "score_sq_sum", "hours_sum")
 
 # The built-in world (seed 42), from `tspanel kpis --json` and a raw per-category count.
 TOTAL_FLAGS = 42255
@@ -131,6 +134,19 @@ def test_histogram_and_backlog_equal_the_queue_model(world, rollup):
     )
     assert open_cases["n"].sum() == backlog["total"]
     assert backlog["total"] > 0
+
+
+def test_streaming_and_in_memory_engines_agree(world, rollup):
+    """The default streaming engine (bounded memory at scale) gives the in-memory engine's rows."""
+    in_memory = rollup_polars(world.flags, world.columns, engine="in-memory")
+    assert in_memory.facts.height == 38026
+    assert in_memory.signals.height == 539
+    assert in_memory.facts.drop(SUMS).equals(rollup.facts.drop(SUMS))
+    for column in SUMS:
+        assert (in_memory.facts[column] - rollup.facts[column]).abs().max() < 1e-9
+    assert in_memory.signals.equals(rollup.signals)
+    with pytest.raises(TspanelError, match="unknown Polars engine"):
+        rollup_polars(world.flags, world.columns, engine="gpu")
 
 
 def test_the_sql_is_one_text_per_engine():

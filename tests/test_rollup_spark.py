@@ -13,8 +13,9 @@ from polars.testing import assert_frame_equal
 
 from pg_server import find_bindir, postgres_server
 from tspanel.cli import main
-from tspanel.rollup import read_rollup, rollup_polars, rollup_postgres, rollup_spark
-from tspanel.rollup.engines import load_postgres, spark_session
+from tspanel.rollup import read_rollup, rollup_polars, rollup_postgres, rollup_spark, write_rollup_spark
+from tspanel.rollup.engines import FACT_SCHEMA, load_postgres, spark_session
+from tspanel.rollup.spec import FACT_KEYS
 from tspanel.source import default_world, load_dataset
 
 pytestmark = [
@@ -117,3 +118,24 @@ def test_bad_parquet_exits_2(spark, tmp_path, capsys):
     assert "Spark could not compute the rollup" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_spark_written_rollup_of_the_builtin_world(spark, world_parquet, tmp_path):
+    """The at-scale path (Spark writes the facts file itself, tspanel rollup --engine spark) holds the
+    built-in world's KPIs, stated here, in normalise()'s schema and row order."""
+    root, world = world_parquet
+    out = tmp_path / "r"
+    manifest = write_rollup_spark(spark, root / "flags.parquet", out, lambda: {"engine": "spark"})
+    assert (manifest["flags"], manifest["facts_rows"], manifest["signals_rows"]) == (42255, 38026, 539)
+    written = pl.read_parquet(out / "facts.parquet")
+    assert written.schema == FACT_SCHEMA
+    assert written.equals(written.sort(list(FACT_KEYS), nulls_last=True))  # already in normalise()'s order
+    facts = written
+    assert facts["n"].sum() == 42255
+    assert facts.filter(pl.col("action") == "human_review")["n"].sum() == 13053
+    high = facts.filter(pl.col("severity").is_in(["high", "critical"]))
+    assert (high["over_sla"].sum(), high["hours_n"].sum()) == (1229, 6850)
+    assert facts["coordinated"].sum() == 4881
+    assert facts.filter(pl.col("category") == "spam")["n"].sum() == 19418
+    assert_same_rollup(read_rollup(out), rollup_polars(world.flags, world.columns))
+    assert sorted(p.name for p in out.iterdir()) == ["facts.parquet", "rollup.json", "signals.parquet"]

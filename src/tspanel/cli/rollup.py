@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--table", default="flags", help="PostgreSQL table holding the flags (default: flags)")
     parser.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:PORT, yarn")
+    parser.add_argument(
+        "--polars-engine",
+        choices=("streaming", "in-memory"),
+        default="streaming",
+        help="polars engine only: streaming reads the flags in batches (bounded memory; default), "
+        "in-memory holds the columns the rollup reads",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,7 +52,7 @@ def _collect(frame):  # a LazyFrame or None
 
 def run(args: argparse.Namespace) -> int:
     from tspanel.errors import TspanelError
-    from tspanel.rollup import engines, write_rollup
+    from tspanel.rollup import engines, write_rollup, write_rollup_spark
 
     if args.data and args.source:
         raise TspanelError("give the source once (SOURCE or --data) and one output directory OUT")
@@ -73,7 +80,24 @@ def run(args: argparse.Namespace) -> int:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")
         path = engines.parquet_flags(Path(source))
         _say(f"starting Spark (master {args.master})")
-        rollup = engines.rollup_spark(engines.spark_session(args.master), path, progress=_say)
+        session = engines.spark_session(args.master)
+        timing: dict[str, float] = {}
+
+        def about() -> dict[str, object]:
+            timing["seconds"] = time.perf_counter() - started
+            return {"engine": engine, "source": shown, "seconds": round(timing["seconds"], 3)}
+
+        # Spark writes the facts itself: at scale they never cross to the driver.
+        import polars as pl
+
+        side = {name: Path(source) / f"{name}.parquet" for name in ("reviewers", "attacks")}
+        tables = {name: pl.read_parquet(file) for name, file in side.items() if file.is_file()}
+        manifest = write_rollup_spark(session, path, out, about, progress=_say, tables=tables)
+        print(
+            f"{out}: {manifest['flags']:,} flags in {manifest['facts_rows']:,} fact rows and "
+            f"{manifest['signals_rows']:,} signal rows ({engine}, {timing['seconds']:.1f} s)"
+        )
+        return 0
     else:
         from tspanel.cli._common import open_dataset
 
@@ -82,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"Polars: computing the rollup of {dataset.n_flags:,} flags")
         if dataset.weight is not None:
             raise TspanelError(f"{source} is a rollup already; give the dataset of flags it was made from")
-        rollup = engines.rollup_polars(dataset.flags, dataset.columns)
+        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine)
         tables = {"reviewers": dataset.reviewers.collect(), "attacks": _collect(dataset.attacks)}
     seconds = time.perf_counter() - started
     write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)}, tables)

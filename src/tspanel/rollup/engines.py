@@ -8,7 +8,9 @@ one row order, so outputs compare equal row for row.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+import tempfile
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,14 +73,24 @@ def normalise(facts: pl.DataFrame, signals: pl.DataFrame) -> Rollup:
 
 
 # --- Polars -------------------------------------------------------------------------
-def rollup_polars(flags: pl.LazyFrame, columns: Collection[str]) -> Rollup:
-    """The rollup of a loaded dataset's flags, by Polars' SQL engine."""
+POLARS_ENGINES: tuple[str, ...] = ("streaming", "in-memory")
+
+
+def rollup_polars(flags: pl.LazyFrame, columns: Collection[str], engine: str = "streaming") -> Rollup:
+    """The rollup of a loaded dataset's flags, by Polars' SQL engine.
+
+    ``streaming`` (the default) reads the flags in batches, so a lazy (file-backed) dataset larger
+    than memory rolls up in bounded memory (docs/performance.md, "Rollup engines at scale").
+    """
+    if engine not in POLARS_ENGINES:
+        raise TspanelError(f"unknown Polars engine {engine!r}; choose from {', '.join(POLARS_ENGINES)}")
     ctx = pl.SQLContext(flags=flags)
     facts, signals = pl.collect_all(
         [
             ctx.execute(spec.transpile(spec.facts_sql(columns), "polars")),
             ctx.execute(spec.transpile(spec.signals_sql(columns), "polars")),
-        ]
+        ],
+        engine=engine,  # type: ignore[arg-type]
     )
     return normalise(facts, signals)
 
@@ -196,29 +208,94 @@ def parquet_flags(data: Path) -> Path:
     raise TspanelError(f"{data}: no flags.parquet or flags/ directory of Parquet files (docs/data.md)")
 
 
-def rollup_spark(session: Any, path: Path | str, progress: Progress | None = None) -> Rollup:
-    """The rollup of a Parquet flags table, computed by Spark; collected to the driver as Arrow."""
+# Polars dtype -> Spark SQL type, to give Spark's own output the normalised schema.
+_SPARK_TYPES = {
+    pl.Date(): "DATE",
+    pl.String(): "STRING",
+    pl.Int16(): "SMALLINT",
+    pl.Int64(): "BIGINT",
+    pl.Float64(): "DOUBLE",
+}
+
+
+def _spark_view(session: Any, path: Path | str) -> list[str]:
+    """Register the Parquet flags as the view ``tspanel_flags``; return their columns."""
+    frame = session.read.parquet(str(path))
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise TspanelError(f"{path} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+    frame.createOrReplaceTempView("tspanel_flags")
+    return list(frame.columns)
+
+
+@contextmanager
+def _spark_errors(path: Path | str) -> Iterator[None]:
+    """Spark's and py4j's errors as a TspanelError naming ``path`` (no Java stack for the user)."""
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
     try:
-        frame = session.read.parquet(str(path))
-        missing = [c for c in REQUIRED if c not in frame.columns]
-        if missing:
-            raise TspanelError(f"{path} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
-        frame.createOrReplaceTempView("tspanel_flags")
-        frames = []
-        for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
-            if progress:
-                progress(f"Spark: computing the {name} rollup of {path}")
-            result = session.sql(spec.transpile(build(frame.columns, "tspanel_flags"), "spark"))
-            arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
-            frames.append(pl.from_arrow(arrow))
+        yield
     except (PySparkException, Py4JJavaError) as exc:  # unreadable Parquet, a column of another type
         java = getattr(exc, "java_exception", None)
         reason = _first_line(java.getMessage()) if java is not None else _first_line(exc)
         raise TspanelError(f"Spark could not compute the rollup of {path}: {reason}") from None
+
+
+def _to_polars(result: Any) -> pl.DataFrame:
+    arrow = result.toArrow() if hasattr(result, "toArrow") else pa.Table.from_pandas(result.toPandas())
+    return pl.from_arrow(arrow)
+
+
+def rollup_spark(session: Any, path: Path | str, progress: Progress | None = None) -> Rollup:
+    """The rollup of a Parquet flags table, computed by Spark; collected to the driver as Arrow.
+
+    For small and medium data (tests, a few million flags): the facts cross to the driver. At
+    scale use :func:`write_facts_spark`, which leaves them to Spark's own Parquet writer.
+    """
+    with _spark_errors(path):
+        columns = _spark_view(session, path)
+        frames = []
+        for name, build in (("facts", spec.facts_sql), ("signals", spec.signals_sql)):
+            if progress:
+                progress(f"Spark: computing the {name} rollup of {path}")
+            frames.append(_to_polars(session.sql(spec.transpile(build(columns, "tspanel_flags"), "spark"))))
     return normalise(*frames)
+
+
+def spark_normalised_facts_sql(columns: Collection[str]) -> str:
+    """The facts in Spark's dialect with normalise()'s column types and row order, for Spark to write."""
+    casts = []
+    for name, dtype in FACT_SCHEMA.items():
+        if name == "resolved_day":  # days since 1970-01-01 in the portable SQL
+            casts.append(f"DATE_FROM_UNIX_DATE(CAST({name} AS INT)) AS {name}")
+        else:
+            casts.append(f"CAST({name} AS {_SPARK_TYPES[dtype]}) AS {name}")
+    order = ", ".join(f"{k} ASC NULLS LAST" for k in spec.FACT_KEYS)
+    inner = spec.transpile(spec.facts_sql(columns, "tspanel_flags"), "spark")
+    return f"SELECT {', '.join(casts)} FROM ({inner}) AS facts ORDER BY {order}"
+
+
+def write_facts_spark(session: Any, path: Path | str, target: Path, progress: Progress | None = None) -> pl.DataFrame:
+    """Spark computes the facts and writes them itself to the file ``target`` (sorted, one file),
+    so they never cross to the driver; returns the signals (small), normalised.
+
+    Why: at 100M flags the facts hold ~35M rows, beyond the driver's default result size.
+    """
+    with _spark_errors(path):
+        columns = _spark_view(session, path)
+        if progress:
+            progress(f"Spark: computing the facts rollup of {path} (written by Spark)")
+        facts = session.sql(spark_normalised_facts_sql(columns))
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".spark-") as tmp:
+            parts = Path(tmp) / "facts"
+            facts.coalesce(1).write.parquet(str(parts))  # after the sort: one file, in order
+            (written,) = parts.glob("part-*.parquet")
+            written.replace(target)
+        if progress:
+            progress(f"Spark: computing the signals rollup of {path}")
+        signals = _to_polars(session.sql(spec.transpile(spec.signals_sql(columns, "tspanel_flags"), "spark")))
+    return _cast(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
 
 
 # --- shared -----------------------------------------------------------------------------
