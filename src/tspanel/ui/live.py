@@ -45,8 +45,10 @@ def banner_text(watcher: Any) -> str:
     """Why the newest files are not shown, and what is shown instead ('' when nothing was rejected)."""
     if watcher.error_reason is None:
         return ""
+    # A directory by its name (not its absolute path); a database by its masked URL (never a password).
+    where = watcher.path.name if watcher.label == str(watcher.path) else watcher.label
     return (
-        f"New data in {watcher.path.name} could not be loaded: {watcher.error_reason}; "
+        f"New data in {where} could not be loaded: {watcher.error_reason}; "
         f"still showing data as of {_when(watcher.data_as_of)}."
     )
 
