@@ -103,7 +103,10 @@ def test_sessions_share_detection_results(world, monkeypatch):
     second = AttacksModel(world, Filters(categories=["fraud"]), threshold=4.25)
     assert first.alerts().equals(second.alerts())
     assert runs == ["multisignal"]
-    second.filters.categories = ["spam"]  # another selection is another detection
+    second.filters.categories = ["spam"]  # another category is picked from the same detection
+    second.alerts()
+    assert runs == ["multisignal"]
+    second.filters.regions = ["EMEA"]  # another region is another detection
     second.alerts()
     assert runs == ["multisignal", "multisignal"]
 

@@ -47,6 +47,8 @@ def multisignal_scores(
     """
     volume = volume_scores(flags, columns, threshold).with_columns(volume_strength().alias("volume_strength"))
     names = [s.name for s in available_signals(columns)]
+    if volume.height == 0:  # nothing selected (e.g. a region without flags): no day to score
+        return volume.with_columns(pl.lit(None, pl.Float64).alias(c) for c in (*names, "coordination", "score"))
     if not names:
         return volume.with_columns(
             pl.lit(None, pl.Float64).alias("coordination"), pl.col("volume_strength").alias("score")

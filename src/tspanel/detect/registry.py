@@ -43,6 +43,9 @@ class Method:
     detect: Detector
     default_threshold: float
     description: str
+    # Each category judged on its own series only, so its alerts do not depend on which other
+    # categories are selected: the dashboard detects once for all and picks the selected ones.
+    per_category: bool = True
 
 
 METHODS: dict[str, Method] = {
@@ -66,6 +69,7 @@ METHODS: dict[str, Method] = {
             detect_zscore_legacy,
             LEGACY_THRESHOLD,
             "the earlier version: total volume > 7-day rolling mean + 1.5 sd (window includes the day)",
+            per_category=False,  # one series: the selected categories' total
         ),
     )
 }

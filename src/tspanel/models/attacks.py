@@ -86,12 +86,28 @@ class AttacksModel(DomainModel):
     # --- outputs ------------------------------------------------------------------
     @param.depends("filters.param", "method", "threshold")
     def alerts(self) -> pl.DataFrame:
-        """date, category, score, signals (JSON {name: strength}) of the selected days."""
+        """date, category, score, signals (JSON {name: strength}) of the selected days.
+
+        A per-category method runs once over every category (of the selected regions) and the
+        selected ones are picked from it: a category toggle then costs a lookup, not a detection
+        (seconds at 1M flags, on every toggle, for the attention strip), and a category's alerts
+        are the same whichever others are selected.
+        """
         method, threshold = self.method, self.threshold
-        alerts = RESULTS.get_or_compute(
-            self._cache_key("alerts", method, threshold),
-            lambda: run_method(method, self.detection_flags(), self.columns, threshold, rolled=self.dataset.rolled),
-        )
+        if not METHODS[method].per_category:
+            alerts = RESULTS.get_or_compute(
+                self._cache_key("alerts", method, threshold),
+                lambda: run_method(method, self.detection_flags(), self.columns, threshold, rolled=self.dataset.rolled),
+            )
+        else:
+            every = self.filters.apply(self.dataset.flags, self.columns, skip=(*_NOT_FOR_DETECTION, "categories"))
+            regions = tuple(sorted(self.filters.regions))
+            alerts = RESULTS.get_or_compute(
+                (dataset_token(self.dataset), "attacks.alerts", (), regions, method, threshold),
+                lambda: run_method(method, every, self.columns, threshold, rolled=self.dataset.rolled),
+            )
+            if self.filters.categories:
+                alerts = alerts.filter(pl.col("category").cast(pl.String).is_in(list(self.filters.categories)))
         start, end = self.date_range()
         return restrict(alerts, start, end)
 
