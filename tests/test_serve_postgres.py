@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 from pg_server import find_bindir, postgres_server
 from tspanel.cli import main
+from tspanel.errors import TspanelError
 from tspanel.models.dashboard import Dashboard
 from tspanel.models.evidence import explain
 from tspanel.models.filters import Filters
@@ -193,6 +194,14 @@ def test_pages_equal_the_raw_table_and_only_a_page_crosses(url, recorded, settin
     assert_frame_equal(page.frame, raw.frame, check_dtypes=False)
     assert max(rows for _, rows in recorded) <= 20  # a count (1 row) and the page
     assert any("LIMIT 20" in sql for sql, _ in recorded)
+
+
+def test_the_backlog_list_is_refused_not_empty_for_a_database(url, recorded):
+    """The backlog bar's list (cases open at a moment) is not in the SQL yet: a message, never 0 rows."""
+    table = FlagsTable(sources.load_postgres(url), Filters(severities=["critical"]), status="backlog")
+    with pytest.raises(TspanelError, match="backlog list is not available for a database source"):
+        table.page_frame()
+    assert recorded == []  # nothing was asked of the database
 
 
 def test_export_streams_the_selection(url, tmp_path):

@@ -193,6 +193,11 @@ class FlagsTable(DomainModel):
     def shown_columns(self) -> list[str]:
         return table_columns(self.columns)
 
+    @property
+    def row_columns(self) -> frozenset[str]:
+        """The columns of the rows the table lists (a database source lists its table's, not the rollup's)."""
+        return self.columns
+
     def check(self) -> None:
         """Raise TspanelError (a message for the user) for a sort column or search the data cannot serve."""
         shown = self.shown_columns()
@@ -201,9 +206,9 @@ class FlagsTable(DomainModel):
         text = self.search.strip()
         if text and len(text) < MIN_SEARCH_CHARS:
             raise TspanelError(f"search text {text!r} is too short: give at least {MIN_SEARCH_CHARS} characters")
-        if text and not any(c in self.columns for c in ID_COLUMNS):
+        if text and not any(c in self.row_columns for c in ID_COLUMNS):
             raise TspanelError("this dataset has no flag, account, content or target ids to search")
-        if self.status == "backlog" and "action" not in self.columns:
+        if self.status == "backlog" and "action" not in self.row_columns:
             raise TspanelError("this dataset has no moderation actions, so it has no review backlog")
         if self.status in ("open", "resolved") and "status" not in shown:
             raise TspanelError("this dataset has no resolution times or timestamps, so open and resolved are unknown")

@@ -117,16 +117,21 @@ def connect_postgres(uri: str) -> Any:
     return conn
 
 
-def table_columns(conn: Any, table: str) -> list[str]:
-    """The columns of ``table`` (``NAME`` or ``SCHEMA.NAME``), in order; empty when it does not exist."""
+def column_types(conn: Any, table: str) -> dict[str, str]:
+    """Column name -> information_schema data_type of ``table``."""
     schema, _, name = table.rpartition(".")
     query = (
-        "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 "
         "AND table_schema = COALESCE(NULLIF($2, ''), current_schema()) ORDER BY ordinal_position"
     )
     with conn.cursor() as cur:
         cur.execute(query, (name, schema))
-        return [row[0] for row in cur.fetchall()]
+        return {row[0]: row[1] for row in cur.fetchall()}
+
+
+def table_columns(conn: Any, table: str) -> list[str]:
+    """The columns of ``table`` (``NAME`` or ``SCHEMA.NAME``), in order; empty when it does not exist."""
+    return list(column_types(conn, table))
 
 
 def rollup_postgres(uri: str, table: str = "flags", progress: Progress | None = None) -> Rollup:

@@ -25,6 +25,7 @@ from tspanel.rollup.dataset import dataset_from_rollup
 from tspanel.rollup.engines import (
     _check_table,
     _first_line,
+    column_types,
     connect_postgres,
     mask_uri,
     rollup_postgres,
@@ -204,18 +205,6 @@ def _accepts(column: Column, sql_type: str) -> bool:
     if isinstance(dtype, pl.Datetime):
         return sql_type in _STAMP
     return True
-
-
-def column_types(conn: Any, table: str) -> dict[str, str]:
-    """Column name -> information_schema data_type of ``table``."""
-    schema, _, name = table.rpartition(".")
-    query = (
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 "
-        "AND table_schema = COALESCE(NULLIF($2, ''), current_schema()) ORDER BY ordinal_position"
-    )
-    with conn.cursor() as cur:
-        cur.execute(query, (name, schema))
-        return {row[0]: row[1] for row in cur.fetchall()}
 
 
 def contract_sql(table: str, types: dict[str, str], *, check_unique: bool = False) -> tuple[str, list[str]]:
