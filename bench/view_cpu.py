@@ -1,10 +1,12 @@
 """Server CPU the views spend per refresh (charts, cards, KPIs), without a browser.
 
-A session is rendered into a Bokeh document, filters are toggled six times twice, and the
+A session is opened (built and rendered into a Bokeh document, then serialised as the server
+does for the browser) once on a cold process and then ``--opens`` more times; the warm opens
+are what every later visitor costs. On the last session filters are toggled six times twice, and the
 CPU of each synchronous filter change minus the CPU of ``Dashboard.refresh()`` (the data
 side) is the view's share. The second round is reported (the first warms caches).
 
-    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--profile]
+    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--opens N] [--profile] [--profile-open]
 
 Figures depend on the machine's load; record them with that caveat.
 """
@@ -28,14 +30,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", help="dataset directory (default: the built-in world)")
     parser.add_argument("--tab", type=int, default=0, help="open tab: 0 volume, 1 classifier, 2 queue")
-    parser.add_argument("--profile", action="store_true", help="print the 30 costliest calls (cProfile)")
+    parser.add_argument("--opens", type=int, default=5, help="warm session opens after the first (default 5)")
+    parser.add_argument("--profile", action="store_true", help="print the 30 costliest calls of the refreshes")
+    parser.add_argument("--profile-open", action="store_true", help="print the 30 costliest calls of a warm open")
     args = parser.parse_args()
 
     dataset = load_dataset(args.data) if args.data else default_world()
-    start = time.process_time()
-    session = DashboardSession(dataset)
-    session.page.get_root(Document())
-    print(f"session open (build + first render): {time.process_time() - start:.3f} s CPU")
+    session, first = open_session(dataset)
+    print(f"session open, cold process (build + render + serialise): {first:.3f} s CPU")
+    warm: list[float] = []
+    for _ in range(args.opens):
+        session, cpu = open_session(dataset)
+        warm.append(cpu)
+    if warm:
+        print(
+            f"session open, warm: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s CPU "
+            f"({len(warm)} opens)"
+        )
+    if args.profile_open:
+        opening = cProfile.Profile(time.process_time)
+        opening.enable()
+        session, _ = open_session(dataset)
+        opening.disable()
+        pstats.Stats(opening).sort_stats("cumulative").print_stats(30)
     session.tabs.active = args.tab
 
     data_cpu: list[float] = []
@@ -73,6 +90,16 @@ def main() -> None:
     print(f"view CPU per refresh: median {median:.3f} s, max {worst:.3f} s ({len(view)} refreshes)")
     if args.profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+
+
+def open_session(dataset: Any) -> tuple[DashboardSession, float]:
+    """One session as the server opens it: built, rendered into a document, serialised."""
+    start = time.process_time()
+    session = DashboardSession(dataset)
+    document = Document()
+    document.add_root(session.page.get_root(document))
+    document.to_json()
+    return session, time.process_time() - start
 
 
 if __name__ == "__main__":

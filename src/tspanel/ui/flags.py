@@ -176,6 +176,10 @@ class FlagsPanel(Viewer):
             margin=6,
             styles={"padding": "8px", "border-radius": "10px"},
         )
+        # The page holds an empty column until the panel is first opened: most sessions never
+        # open it, and rendering its hidden widgets was ~5 % of a session open's server CPU
+        # (bench/view_cpu.py, docs/performance.md).
+        self._holder = pn.Column(sizing_mode="stretch_width", margin=0)
 
     def use_dataset(self, dataset: Any) -> None:
         """New data (a server reload): the same panel and filters over it, refreshed when open."""
@@ -199,6 +203,8 @@ class FlagsPanel(Viewer):
                 self.status.value = status
             finally:
                 self._quiet = False
+        if not self._holder.objects:
+            self._holder.objects = [self._layout]
         self._layout.visible = True
         self._refresh(page=0)
 
@@ -306,4 +312,4 @@ class FlagsPanel(Viewer):
         return buffer
 
     def __panel__(self) -> Any:
-        return self._layout
+        return self._holder
