@@ -267,7 +267,7 @@ class FlagsTable(DomainModel):
         key = (self.search.strip(), first, stop)
         if self._search_rows is None or self._search_rows[0] != key:
             ids = self._id_names()
-            files = getattr(self.dataset, "cold_files", None)
+            files = self.dataset.cold_files
             if files is not None and set(ids) <= set(files.collect_schema().names()):
                 # The ids as the files hold them: the flags plan strips every id first (4x slower).
                 source, expr = files, self._search_expr(files.collect_schema())
