@@ -101,7 +101,7 @@ def scenarios(dataset: Any, rng: random.Random) -> dict[str, tuple[Callable[[], 
     }
 
 
-def run(path: str, repeats: int, only: str | None = None) -> dict[str, Any]:
+def run(path: str, repeats: int, only: list[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     dataset = default_world() if path == "builtin" else load_dataset(path)
     load_s = time.perf_counter() - start
@@ -112,7 +112,7 @@ def run(path: str, repeats: int, only: str | None = None) -> dict[str, Any]:
     rng = random.Random(14)
     results = {}
     for name, (fn, divisor) in scenarios(dataset, rng).items():
-        if only is not None and only not in name:
+        if only and not any(text in name for text in only):
             continue
         # Warm-up, timed on its own: first-touch costs (page cache) and the dataset's shared sort
         # order of a column (built by the first sort of a large selection, once per process).
@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", nargs="+", default=["builtin"], help="dataset directories, or 'builtin'")
     parser.add_argument("--repeats", type=int, default=15, help="runs per scenario (default 15)")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
-    parser.add_argument("--only", metavar="TEXT", help="run only the scenarios whose name contains TEXT")
+    parser.add_argument(
+        "--only", nargs="+", metavar="TEXT", help="run only the scenarios whose name contains one of the TEXTs"
+    )
     args = parser.parse_args(argv)
     runs = [run(path, args.repeats, args.only) for path in args.data]
     print(markdown(runs))

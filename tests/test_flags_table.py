@@ -343,3 +343,46 @@ def test_deep_pages_with_ties_and_nulls():
     ascending = sorted((i for i in range(n) if hours[i] is not None), key=lambda i: (hours[i], i))
     table.page = 600
     assert _ids(table) == [f"f{i}" for i in ascending[30_000:30_050]]
+
+
+@pytest.mark.parametrize("budget", ["1", "4000"])  # hybrid (ids searched in the files as written), memory
+def test_search_finds_ids_as_the_loader_cleans_them(tmp_path, monkeypatch, budget):
+    """Hybrid search scans the id columns as the files hold them (padded, any case, not even text):
+    it finds exactly what the memory storage's search of the cleaned ids finds."""
+    n = 20_000
+    flags = pl.DataFrame(
+        {
+            "flag_id": "F" + pl.int_range(n, eager=True).cast(pl.String).str.zfill(40),
+            "date": [D1 + dt.timedelta(days=i // 2_000) for i in range(n)],
+            "category": ["spam"] * n,
+            "severity": ["low"] * n,
+            "action": ["allow"] * n,
+            "ml_score": [0.5] * n,
+            "account_id": [f"  User{i % 500:03d}X  " for i in range(n)],  # padded: shown stripped
+            "content_hash": ["   " if i % 2 else f"Hash{i}" for i in range(n)],  # blank on odd rows: missing
+            "target_id": pl.int_range(0, n * 1000, 1000, eager=True),  # integers in the file
+        }
+    )
+    monkeypatch.setenv("TSPANEL_MEMORY_BUDGET_MB", budget)
+    dataset = load_dataset(_write(tmp_path / "data", flags))
+    assert dataset.storage == ("hybrid" if budget == "1" else "memory")
+    assert (dataset.cold_files is not None) == (budget == "1")
+    table = FlagsTable(dataset, Filters(), page_size=3, search="user007x")  # case ignored
+    page = table.page_frame()
+    assert page.total == 40  # rows 7, 507, 1007, ... 19507
+    assert page.frame["flag_id"].to_list() == [f"F{i:040d}" for i in (7, 507, 1007)]
+    assert page.frame["account_id"].to_list() == ["User007X"] * 3
+    assert page.frame["content_hash"].to_list() == [None] * 3
+    table.search = "  r007X "  # the text is stripped; its inner match is found
+    assert table.count() == 40
+    table.search = "9999000"  # target 9999000 (row 9999) and 19999000 (row 19999)
+    assert _ids(table) == [f"F{9999:040d}", f"F{19999:040d}"]
+    assert table.page_frame().frame["target_id"].to_list() == ["9999000", "19999000"]
+    table.search = "07x  "  # accounts User007X, User107X, ... User407X: 5 of 500, 40 rows each
+    assert table.count() == 200
+    table.search = "X  U"  # the files' padding is not part of an id, so never matched
+    assert table.count() == 0
+    table.search = "HASH"
+    assert table.count() == 10_000  # the even rows; a blank hash matches nothing
+    table.search = "01X  User"  # spans two ids of the file? No: each id is searched on its own
+    assert table.count() == 0

@@ -38,7 +38,7 @@ def assemble(
     stats = flags.stats
     categories = tuple(stats.get("categories") or ())
     regions = tuple(stats.get("regions") or ()) if "region" in flags.columns else ()
-    flags_frame, rows = flags.frame, None
+    flags_frame, rows, cold_files = flags.frame, None, None
     if storage != "lazy":
         memory = flags.frame.collect()  # already collected: this only unwraps it
         rows = index_flags(memory, categories, regions)
@@ -46,6 +46,7 @@ def assemble(
             memory = memory.with_columns(pl.col("date").set_sorted())
         if storage == "hybrid" and raw_flags is not None:
             flags_frame = with_cold_columns(memory, raw_flags, flags.columns)
+            cold_files = raw_flags.select([c for c in flags.columns if c not in memory.columns])
         else:
             flags_frame = memory.lazy()
     infos = tuple(
@@ -75,6 +76,7 @@ def assemble(
         tables=infos,
         in_memory=rows,
         storage=storage,
+        cold_files=cold_files,
     )
 
 

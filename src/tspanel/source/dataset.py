@@ -60,6 +60,11 @@ class Dataset:
     # Where the rows of a rollup are, for the flags table (tspanel.models.flags_query); None
     # when ``flags`` are the rows, or when the rows are nowhere this process can query.
     row_source: Any = None
+    # Hybrid storage: the cold (text) columns as the files hold them, row for row with ``flags``
+    # (not stripped, maybe not text). A substring search scans these directly: stripping and
+    # blank-to-missing cannot change whether a stripped, non-empty text is found, and they made
+    # the scan 4x slower (10 s instead of 2.5 s for four id columns of 10M flags).
+    cold_files: pl.LazyFrame | None = None
 
     def has(self, *columns: str) -> bool:
         """True when every named flag column is present (optional columns may be absent)."""
