@@ -64,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     served = data if args.files else args.url
 
     rss: list[float] = []
+    starts: list[float] = []  # seconds from launch to "press Ctrl+C" (load, checks, rollup), per server start
     original = latency.serving
 
     @contextlib.contextmanager
     def sampled(served: Any, log_path: Path) -> Iterator[tuple[str, Any]]:
+        launched = time.perf_counter()
         with original(served, log_path) as (base, process):
+            starts.append(time.perf_counter() - launched)
             stop = threading.Event()
 
             def sample() -> None:
@@ -89,12 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         result = latency.measure_size("db", served, args.clicks, args.quiet, Path(tmp), False)
     result["data"] = "files" if args.files else "postgresql (masked)"
     result["load_db_s"] = load_s
+    result["server_start_s"] = starts
     result["server_rss_peak_mb"] = max(rss) if rss else None
     result["server_rss_last_mb"] = rss[-1] if rss else None
     summary = {
         "source": result["data"],
         "flags": args.flags or 42255,
         "load_db_s": round(load_s, 1),
+        "server_start_s": round(starts[0], 1) if starts else None,
         "open_cold_s": round(result["open_cold_s"], 2),
         "open_warm_s": round(result["open_warm_s"], 2),
         "click_p50_s": result["summary"]["click_p50_s"],

@@ -18,7 +18,6 @@ from polars.testing import assert_frame_equal
 
 from pg_server import find_bindir, postgres_server
 from tspanel.cli import main
-from tspanel.errors import TspanelError
 from tspanel.models.dashboard import Dashboard
 from tspanel.models.evidence import explain
 from tspanel.models.filters import Filters
@@ -196,12 +195,31 @@ def test_pages_equal_the_raw_table_and_only_a_page_crosses(url, recorded, settin
     assert any("LIMIT 20" in sql for sql, _ in recorded)
 
 
-def test_the_backlog_list_is_refused_not_empty_for_a_database(url, recorded):
-    """The backlog bar's list (cases open at a moment) is not in the SQL yet: a message, never 0 rows."""
-    table = FlagsTable(sources.load_postgres(url), Filters(severities=["critical"]), status="backlog")
-    with pytest.raises(TspanelError, match="backlog list is not available for a database source"):
-        table.page_frame()
-    assert recorded == []  # nothing was asked of the database
+# The backlog at midnight UTC after the last selected day (cases opened before the selected
+# days count too), as `tspanel flags --status backlog` lists it on the built-in world.
+BACKLOGS = [
+    ({"end": dt.date(2026, 11, 14), "severities": ["critical"]}, 4, None),
+    # one selected day, yet cases opened the day before are in it: the dates are dropped, the moment decides
+    ({"start": dt.date(2026, 10, 31), "end": dt.date(2026, 10, 31), "categories": ["spam"]}, 41, "created_at"),
+    ({}, 1182, "ml_score"),  # the end of the data: the 1,182 cases open at the end
+]
+
+
+@pytest.mark.parametrize(("filters", "total", "sort_by"), BACKLOGS, ids=["critical-nov14", "spam-oct31", "end"])
+def test_the_backlog_list_from_the_database_equals_the_raw_one(url, recorded, filters, total, sort_by):
+    """The backlog bar's list (cases open at a moment) is a WHERE clause: the same pages as the rows."""
+    dataset = sources.load_postgres(url)
+    raw = FlagsTable(default_world(), Filters(**filters), status="backlog", sort_by=sort_by, page_size=20)
+    table = FlagsTable(dataset, Filters(**filters), status="backlog", sort_by=sort_by, page_size=20)
+    assert isinstance(table, FlagsQuery)
+    assert table.count() == total
+    last = (total - 1) // 20
+    for page in sorted({0, last}):
+        raw.page = table.page = page
+        expected, got = raw.page_frame(), table.page_frame()
+        assert (got.total, got.page) == (expected.total, expected.page) == (total, page)
+        assert_frame_equal(got.frame, expected.frame, check_dtypes=False)
+    assert max(rows for _, rows in recorded) <= 20  # only a page ever crosses
 
 
 def test_export_streams_the_selection(url, tmp_path):

@@ -58,10 +58,6 @@ class FlagsQuery(FlagsTable):
 
     def check(self) -> None:
         self._rows()
-        if self.status == "backlog":  # its moment-in-time definition is not in the SQL yet: say so, never list none
-            raise TspanelError(
-                "the backlog list is not available for a database source yet; use the 'open' cases of the selected days"
-            )
         super().check()
 
     # --- SQL ------------------------------------------------------------------------------------
@@ -99,7 +95,7 @@ class FlagsQuery(FlagsTable):
     def _where(self) -> exp.Expression | None:
         columns = self._table_columns
         terms: list[exp.Expression] = []
-        start, end = self.filters.bounds()
+        start, end = self.filters.bounds(**self._days())  # the backlog drops the dates: its moment decides
         if start is not None:
             terms.append(exp.column("date") >= exp.cast(exp.Literal.string(start.isoformat()), "DATE"))
         if end is not None:
@@ -117,9 +113,47 @@ class FlagsQuery(FlagsTable):
                 if c in columns
             ]
             terms.append(exp.or_(*ids))
-        if self.status is not None:
+        if self.status == "backlog":
+            terms.append(self._backlog())
+        elif self.status is not None:
             terms.append(self._derived()["status"].eq(exp.Literal.string(self.status)))
         return exp.and_(*terms) if terms else None
+
+    def _opened(self) -> exp.Expression:
+        """tspanel.models.timing.opened in SQL: created_at, else the day's midnight (UTC)."""
+        day_start = exp.AtTimeZone(this=exp.cast(exp.column("date"), "TIMESTAMP"), zone=exp.Literal.string("UTC"))
+        if "created_at" in self._table_columns:
+            return exp.func("COALESCE", exp.column("created_at"), day_start)
+        return day_start
+
+    def _resolved(self) -> exp.Expression | None:
+        """tspanel.models.timing.resolved in SQL: resolved_at, else opened + resolution_hrs, else None (open)."""
+        columns = self._table_columns
+        candidates: list[exp.Expression] = []
+        if "resolved_at" in columns:
+            candidates.append(exp.column("resolved_at"))
+        if "resolution_hrs" in columns:
+            hours = exp.Mul(
+                this=exp.column("resolution_hrs"),
+                expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.var("HOUR")),
+            )
+            candidates.append(exp.Add(this=exp.paren(self._opened()), expression=hours))
+        if not candidates:
+            return None
+        return candidates[0] if len(candidates) == 1 else exp.func("COALESCE", *candidates)
+
+    def _backlog(self) -> exp.Expression:
+        """FlagsTable._with_status's backlog in SQL: review cases opened by the moment and not
+        resolved by it (the moment: midnight UTC after the last selected day)."""
+        as_of = exp.cast(exp.Literal.string(self.backlog_time().isoformat()), "TIMESTAMPTZ")
+        terms = [
+            exp.column("action").eq(exp.Literal.string("human_review")),
+            exp.LTE(this=self._opened(), expression=as_of.copy()),
+        ]
+        resolved = self._resolved()
+        if resolved is not None:
+            terms.append(exp.or_(resolved.is_(exp.null()), exp.GT(this=resolved, expression=as_of.copy())))
+        return exp.and_(*terms)
 
     def _order_by(self) -> list[exp.Expression]:
         """ORDER BY the sort column (nulls last), then the date and flag id: a stable page order."""
