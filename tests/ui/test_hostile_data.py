@@ -134,7 +134,7 @@ def test_the_flags_table_shows_payloads_as_text_and_its_csv_neutralises_formulas
             assert payload in text, f"{payload!r} not shown as text in the flags table"
         total = int(page.locator(".ts-session-flags .ts-flags-summary").first.get_attribute("data-total"))
         with page.expect_download(timeout=60_000) as download:
-            page.locator(".ts-flags-csv button").first.click()
+            page.locator(".ts-session-flags .ts-flags-csv button").first.click()
         path = tmp_path / "flags.csv"
         download.value.save_as(path)
         rows = pl.read_csv(path, infer_schema=False)
