@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -64,3 +65,21 @@ def make_dataset(tmp_path: Path) -> MakeDataset:
         return directory
 
     return make
+
+
+@pytest.fixture
+def append_day() -> Callable[[Path, Path], None]:
+    """Add a part holding the last day's flags again, one day later, moved in whole (as an export job would)."""
+
+    def append(data: Path, tmp: Path) -> None:
+        flags = pl.read_parquet(data / "flags")
+        last = flags.filter(pl.col("date") == flags["date"].max())
+        day = last.with_columns(
+            pl.col("date", "created_at", "assigned_at", "resolved_at") + pl.duration(days=1),
+            ("N" + pl.col("flag_id")).alias("flag_id"),
+        )
+        staged = tmp / "part-00001.parquet"
+        day.write_parquet(staged)
+        os.replace(staged, data / "flags" / "part-00001.parquet")
+
+    return append

@@ -11,9 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import polars as pl
 import pytest
 
 from serving import free_port, serving
@@ -42,20 +40,8 @@ def receiver():
         yield server
 
 
-def append_day(data: Path, tmp: Path) -> None:
-    """The last day's flags again, one day later, as a new part moved in whole."""
-    flags = pl.read_parquet(data / "flags")
-    last = flags.filter(pl.col("date") == flags["date"].max())
-    day = last.with_columns(
-        pl.col("date", "created_at", "assigned_at", "resolved_at") + pl.duration(days=1),
-        ("N" + pl.col("flag_id")).alias("flag_id"),
-    )
-    day.write_parquet(tmp / "part-00001.parquet")
-    os.replace(tmp / "part-00001.parquet", data / "flags" / "part-00001.parquet")
-
-
 @pytest.mark.slow
-def test_a_reload_sends_only_the_new_alert_and_never_shows_the_secret(receiver, tmp_path):
+def test_a_reload_sends_only_the_new_alert_and_never_shows_the_secret(receiver, tmp_path, append_day):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     data = tmp_path / "data"
     made = tspanel("generate", str(data), "--format", "parquet", "--days", "30", "--flags", "3000", "-q", env=env)

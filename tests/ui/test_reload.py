@@ -9,13 +9,10 @@ keep showing them, with a banner, when a corrupt part arrives. Numbers are those
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from serving import free_port, serving
 
@@ -27,19 +24,6 @@ SPAM_AFTER = 1593 + 146  # plus the last day's 146 spam flags, copied one day la
 FLAGS_BEFORE, FLAGS_AFTER = 3030, 3030 + 180
 AS_OF_BEFORE = "2026-09-22 23:43 UTC"  # the newest created_at
 AS_OF_AFTER = "2026-09-23 23:43 UTC"
-
-
-def append_day(data: Path, tmp: Path) -> None:
-    """A new part holding a copy of the last day's flags one day later, moved in whole (as an export job would)."""
-    flags = pl.read_parquet(data / "flags")
-    last = flags.filter(pl.col("date") == flags["date"].max())
-    day = last.with_columns(
-        pl.col("date", "created_at", "assigned_at", "resolved_at") + pl.duration(days=1),
-        ("N" + pl.col("flag_id")).alias("flag_id"),
-    )
-    staged = tmp / "part-00001.parquet"
-    day.write_parquet(staged)
-    os.replace(staged, data / "flags" / "part-00001.parquet")
 
 
 def header(page: Any) -> dict[str, Any]:
@@ -59,7 +43,9 @@ def header(page: Any) -> dict[str, Any]:
     }
 
 
-def test_an_open_page_follows_new_data_and_keeps_serving_through_a_bad_part(browser: Any, tmp_path: Path) -> None:
+def test_an_open_page_follows_new_data_and_keeps_serving_through_a_bad_part(
+    browser: Any, tmp_path: Path, append_day: Any
+) -> None:
     data = tmp_path / "data"
     made = subprocess.run(
         [sys.executable, "-m", "tspanel", "generate", str(data), "--format", "parquet", "--days", "30",
