@@ -8,6 +8,8 @@ glyph data and axis ranges after each change, and that the fast path kept the pl
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from bokeh.document import Document
@@ -42,30 +44,48 @@ def sources(session: DashboardSession, key: str) -> list[int]:
     return [id(r.data_source) for r in figure.renderers if hasattr(r, "data_source")]
 
 
-@pytest.mark.parametrize("tab", ["volume", "classifier"])
+@pytest.mark.parametrize("tab", ["volume", "classifier", "queue"])
 def test_the_fast_update_draws_what_the_full_update_draws(tab, monkeypatch):
     dataset = default_world()
     fast, full = DashboardSession(dataset), DashboardSession(dataset)
     for session in (fast, full):
         session.page.get_root(Document())
-        session.tabs.active = ("volume", "classifier").index(tab)
+        session.tabs.active = ("volume", "classifier", "queue").index(tab)
     patched: list[tuple[str, bool]] = []
     real_patch = charts.Chart._patch
 
-    def counting(self, frame):
-        done = real_patch(self, frame)
+    def counting(self, previous, frame):
+        done = real_patch(self, previous, frame)
         patched.append((self.spec.key, done))
         return done
 
-    region = fast.choices.regions[0]
-    changes = [{"severities": ["high", "critical"]}, {"regions": [region]}, {"severities": []}, {"regions": []}]
+    region, category = fast.choices.regions[0], fast.choices.categories[0]
+    brushed = {"start": dataset.first_day + dt.timedelta(days=30), "end": dataset.first_day + dt.timedelta(days=44)}
+    changes = [
+        {"severities": ["high", "critical"]},
+        {"regions": [region]},
+        {"severities": []},
+        {"regions": []},
+        {"categories": [category]},  # a clicked bar: fewer rows and series
+        {"categories": []},
+        brushed,  # a brush: other dates
+        {"start": dataset.first_day + dt.timedelta(days=40)},  # a one-day selection
+        {"start": dataset.first_day, "end": dataset.last_day},
+    ]
+    fast_by_change = []
     for change in changes:
         monkeypatch.setattr(charts.Chart, "_patch", counting)
+        patched.clear()
         fast.filters.param.update(**change)
-        monkeypatch.setattr(charts.Chart, "_patch", lambda self, frame: False)
+        fast_by_change.append({key for key, done in patched if done})
+        monkeypatch.setattr(charts.Chart, "_patch", lambda self, previous, frame: False)
         full.filters.param.update(**change)
         assert drawn(fast, tab) == drawn(full, tab), change
-    assert sum(done for _, done in patched) >= 4  # the fast path was taken, not just tried
+    assert sum(map(len, fast_by_change)) >= 4  # the fast path was taken, not just tried
+    if tab == "volume":
+        # Rows that change (a clicked bar, a brush) take the fast path too when the series stay.
+        assert {"week-over-week", "severity-mix", "action-mix"} <= fast_by_change[4]
+        assert {"volume-by-category", "escalation", "volume-by-region"} <= fast_by_change[6]
 
 
 def test_a_severity_toggle_keeps_the_daily_charts_models():

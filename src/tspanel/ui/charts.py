@@ -200,6 +200,7 @@ class Chart:
         self.selection = selection
         self.card = ChartCard(spec.key, spec.title, None, subtitle=spec.subtitle, hint=spec.hint)
         self._sent: pd.DataFrame | None = None
+        self._replay: Replay | None = None  # how the last hvPlot element is rebuilt for new rows
         self._hooked: set[str] = set()
         self._weak_hook = WeakHook(self._hook)
         self._axis_values: dict[str, str] = {}
@@ -267,25 +268,36 @@ class Chart:
         previous, self._sent = self._sent, frame
         if self.pipe is None:
             self._build(frame)
-        elif not (same_shape(previous, frame) and self._patch(frame)):
+        elif not self._patch(previous, frame):
             self.pipe.send(frame)
 
-    def _patch(self, frame: pd.DataFrame) -> bool:
-        """New numbers for the same rows: straight into the existing plot's data sources.
+    def _patch(self, previous: pd.DataFrame | None, frame: pd.DataFrame) -> bool:
+        """New data for the same layers: straight into the existing plot's data sources.
 
-        A frame whose rows, labels and dates are those of the last one (a severity toggled, say)
-        changes only glyph data and the value axis. HoloViews' full update (options, styles,
-        legends, axes, hooks) cost two thirds of a refresh's server time; here the element is
-        still drawn by the spec's hvPlot call and HoloViews still computes each glyph's data and
-        the ranges, but nothing else is touched. False (nothing changed) when the plot's layers
-        do not match the new element's: the caller then takes the full path.
+        HoloViews' full update (options, styles, legends, axes, hooks) cost two thirds of a
+        refresh's server time. Two cases skip it, and HoloViews still computes each glyph's data
+        and the ranges:
+
+        * the spec declares options that do not depend on the data (``ChartSpec.reuse``) and the
+          new frame has the last one's columns and layers (``by=`` series): the element hvPlot
+          drew last time is cloned with the new rows (:class:`Replay`), which also covers rows
+          that come and go (a brush, a clicked bar) without running hvPlot's converter again;
+        * any spec, when only numbers changed (:func:`same_shape`): the spec's hvPlot call draws
+          the new element.
+
+        False (nothing changed) when neither applies or the plot's layers do not match the new
+        element's: the caller then takes the full path.
         """
         plots = [plot for plot, _ in self.pane._plots.values()] if self.pane is not None else []
         if not plots or self.dmap is None or () not in self.dmap.data:
             return False
-        # The bare hvPlot element: tools, hooks and styles belong to the plot, which keeps them
+        # The bare element: tools, hooks and styles belong to the plot, which keeps them
         # (its glyph styles are the plot's own), so the options the full path adds are skipped.
-        element = self.spec.plot(frame, self.context)
+        element = self._replay.rebuild(frame) if self._replay is not None else None
+        if element is None:
+            if not same_shape(previous, frame):
+                return False
+            element = self.spec.plot(frame, self.context)
         try:
             for plot in plots:
                 if not patch_plot(plot, element, self.dmap):
@@ -306,7 +318,10 @@ class Chart:
             )
 
     def _render(self, data: pd.DataFrame) -> Any:
-        return tools(self.spec.plot(data, self.context), self.spec.brush).opts(hooks=[self._weak_hook])
+        element = self.spec.plot(data, self.context)
+        if self.spec.reuse:
+            self._replay = Replay.learn(data, element)
+        return tools(element, self.spec.brush).opts(hooks=[self._weak_hook])
 
     # --- selections -----------------------------------------------------------------
     def _brushed(self, boundsx: Any = None, **_: Any) -> None:
@@ -355,6 +370,60 @@ class Chart:
             self._hooked.add(figure.id)
             for decorate in self.spec.decorations:
                 decorate(figure)
+
+
+class Replay:
+    """hvPlot's element for one frame, rebuilt for another frame with the same columns and series.
+
+    hvPlot's converter (option validation, one Dataset and groupby per call) was the largest
+    part of a fast update. The elements it draws here hold the frame itself (one element) or
+    its rows of one ``by=`` value per layer (an NdOverlay), so :meth:`learn` checks that layout
+    against the frame it was drawn from, and :meth:`rebuild` clones each layer with the new
+    rows: same options, same layer order, no converter. Only for specs whose options do not
+    depend on the data (``ChartSpec.reuse``): a clone keeps the old element's options.
+    """
+
+    def __init__(self, element: Any, columns: list[str], dtypes: list[Any], by: str | None):
+        self.element, self.columns, self.dtypes, self.by = element, columns, dtypes, by
+        self.keys = {key[0] for key in element.data} if by is not None else set()
+
+    @classmethod
+    def learn(cls, frame: pd.DataFrame, element: Any) -> Replay | None:
+        """The layout of ``element`` (drawn from ``frame``), or None when it is not one of the two above."""
+        columns, dtypes = list(frame.columns), list(frame.dtypes)
+        if isinstance(element, hv.Element):
+            return cls(element, columns, dtypes, None) if _holds(element, frame) else None
+        if not isinstance(element, hv.NdOverlay) or len(element.kdims) != 1 or not len(element):
+            return None
+        by = element.kdims[0].name
+        if by not in frame.columns:  # several y columns: every layer holds the whole frame
+            ok = all(_holds(layer, frame) for layer in element.data.values())
+            return cls(element, columns, dtypes, None) if ok else None
+        if {key[0] for key in element.data} != set(frame[by]):
+            return None
+        ok = all(_holds(layer, frame[frame[by] == key[0]]) for key, layer in element.data.items())
+        return cls(element, columns, dtypes, by) if ok else None
+
+    def rebuild(self, frame: pd.DataFrame) -> Any | None:
+        """The element hvPlot would draw for ``frame``; None when its columns or series differ."""
+        if list(frame.columns) != self.columns or list(frame.dtypes) != self.dtypes:
+            return None
+        element = self.element
+        if isinstance(element, hv.Element):
+            return element.clone(data=frame)
+        if self.by is None:
+            return element.clone([(key, layer.clone(data=frame)) for key, layer in element.data.items()])
+        if set(frame[self.by]) != self.keys:
+            return None
+        return element.clone(
+            [(key, layer.clone(data=frame[frame[self.by] == key[0]])) for key, layer in element.data.items()]
+        )
+
+
+def _holds(element: Any, frame: pd.DataFrame) -> bool:
+    """True when ``element``'s data is exactly ``frame`` (columns, index and values)."""
+    data = element.data
+    return isinstance(data, pd.DataFrame) and list(data.columns) == list(frame.columns) and data.equals(frame)
 
 
 def same_shape(old: pd.DataFrame | None, new: pd.DataFrame) -> bool:

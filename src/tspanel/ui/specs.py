@@ -103,6 +103,9 @@ class ChartSpec:
     decorations: tuple[Callable[[Any], None], ...] = ()
     measure: str | None = None  # frame column whose total of zero means "no flags match"
     empty_message: str | None = None  # what an empty frame means, when not "no flags match these filters"
+    # The plot call's options do not depend on the frame's values (no data-derived limits or
+    # ticks): an update may re-use the last drawn element with new rows (ui.charts.Replay).
+    reuse: bool = False
 
 
 # --------------------------------------------------------------------------- frames
@@ -582,6 +585,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "daily_by_category",
             category_frame,
             stacked_areas("flags", "flags a day", lambda c: c.category_colors, 330),
+            reuse=True,
             brush=True,
             measure="flags",
             legend=Legend("categories"),
@@ -593,6 +597,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "week_over_week",
             wow_frame,
             horizontal_bars("change_pct", "change, %", 210, ["this_week", "previous_week"]),
+            reuse=True,
             click=Click("categories"),
             subtitle_of=wow_subtitle,
             hint="Click a bar to filter by that category.",
@@ -603,6 +608,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "escalation",
             escalation_frame,
             escalation_plot,
+            reuse=True,
             brush=True,
             measure="flags",
             subtitle_of=escalation_subtitle,
@@ -613,6 +619,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "daily_by_region",
             region_frame,
             series_lines("flags", "flags a day", lambda c: c.region_colors, 260),
+            reuse=True,
             brush=True,
             measure="flags",
             legend=Legend("regions"),
@@ -624,6 +631,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "severity_mix",
             severity_frame,
             horizontal_bars("flags", "flags", 230, ["share_pct"]),
+            reuse=True,
             click=Click("severities"),
             hint="Click a bar to filter by severity.",
         ),
@@ -633,6 +641,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "action_mix",
             action_frame,
             horizontal_bars("flags", "flags", 230, ["share_pct"]),
+            reuse=True,
             click=Click("actions"),
             hint="Click a bar to filter by action.",
         ),
@@ -684,6 +693,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "backlog",
             backlog_frame,
             horizontal_bars("open_cases", "open cases", 200, []),
+            reuse=True,
             click=Click("severities", flags="backlog"),
             measure="open_cases",
             subtitle="human-review cases still open at the end of the selected days",
@@ -696,6 +706,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "daily_intake",
             intake_frame,
             stacked_areas("cases", "cases a day", lambda c: SEVERITY_COLORS, 300),
+            reuse=True,
             brush=True,
             measure="cases",
             legend=Legend("severities"),
@@ -719,6 +730,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "resolution_histogram",
             histogram_frame,
             histogram_plot,
+            reuse=True,
         ),
         ChartSpec(
             "staffing-curve",
