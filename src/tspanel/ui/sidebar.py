@@ -162,10 +162,16 @@ class ActiveFilters(Viewer):
             css_classes=["ts-active-filters"],
             margin=(2, 4),
         )
+        # Chips by (filter, text), kept while their value stays selected: a click that adds one
+        # value re-uses the other chips' Bokeh models instead of sending the browser new ones.
+        self._made: dict[tuple[str, str], pmu.Chip] = {}
         filters.param.watch(self._rebuild, ["start", "end", *LIST_FILTERS])
         self._rebuild()
 
     def _chip(self, text: str, remove: Any, key: str) -> pmu.Chip:
+        made = self._made.get((key, text))
+        if made is not None:
+            return made
         chip = pmu.Chip(
             label=text,
             icon="close",
@@ -176,6 +182,7 @@ class ActiveFilters(Viewer):
             margin=(4, 4),
         )
         chip.on_click(lambda _: remove())
+        self._made[(key, text)] = chip
         return chip
 
     def _rebuild(self, *_: Any) -> None:
@@ -197,7 +204,10 @@ class ActiveFilters(Viewer):
                         name,
                     )
                 )
-        self.chips.objects = [*chips, self.reset] if chips else []
+        self._made = {key: chip for key, chip in self._made.items() if any(chip is c for c in chips)}
+        objects = [*chips, self.reset] if chips else []
+        if len(objects) != len(self.chips.objects) or any(a is not b for a, b in zip(objects, self.chips.objects)):
+            self.chips.objects = objects
         self.empty.visible = not chips
         self.chips.visible = bool(chips)
 
