@@ -261,7 +261,7 @@ class DashboardSession(Viewer):
     # --- filters -> refresh of what is visible ------------------------------------------
     def _filters_changed(self, *events: param.parameterized.Event) -> None:
         self._push_url()
-        self._refresh_attention(debounce=True)
+        self._attention_generation += 1  # the attention items come with this refresh's batch
         self._generation += 1
         self._pending.clear()
         self._stale |= set(self.views)
@@ -269,19 +269,26 @@ class DashboardSession(Viewer):
             self._stale.add("attacks")
         if self.open_tab == "attacks":
             self._sync_attack_filters()
-        self._refresh(self._domains(self.open_tab), debounce=True)
+        self._refresh(self._domains(self.open_tab), debounce=True, attention=True)
 
     @staticmethod
     def _domains(tab: str | None) -> set[str]:
         """What a refresh computes: the KPI cards, and the open tab's domain when it has one."""
         return {"kpis", tab} if tab in DOMAIN_TABS else {"kpis"}
 
-    def _refresh(self, domains: Collection[str], debounce: bool = False) -> None:
-        """Compute ``domains`` in one batch off the event loop, then apply (newer changes win)."""
+    def _refresh(self, domains: Collection[str], debounce: bool = False, attention: bool = False) -> None:
+        """Compute ``domains`` in one batch off the event loop, then apply (newer changes win).
+
+        With ``attention`` the needs-attention items are computed alongside (on a second worker
+        thread) and applied in the same batch: one message to the browser per change, where the
+        strip's own late message used to be what a click waited for last.
+        """
         generation = self._generation
         domains = frozenset(domains)
+        items = self._attention_items(self.filters.derive()) if attention else None
         if not in_server_session():
-            self._apply(generation, self.dashboard.refresh(only=domains))
+            result = self.dashboard.refresh(only=domains)
+            self._apply(generation, result, attention=items() if items is not None else None)
             return
         self._tickets += 1
         ticket = self._tickets
@@ -299,12 +306,16 @@ class DashboardSession(Viewer):
                 if generation != self._generation:
                     self._unapplied.discard(ticket)
                     return  # a newer change is pending; it will refresh
-                result = await asyncio.to_thread(self.dashboard.refresh, domains)
+                work = [asyncio.to_thread(self.dashboard.refresh, domains)]
+                if items is not None:
+                    work.append(asyncio.to_thread(items))
+                result, *found = await asyncio.gather(*work)
             except BaseException:
                 self._unapplied.discard(ticket)
                 raise
             if generation == self._generation:
-                pn.state.execute(lambda: self._apply(generation, result, ticket), schedule=True)
+                shown = found[0] if found else None
+                pn.state.execute(lambda: self._apply(generation, result, ticket, shown), schedule=True)
             else:
                 self._unapplied.discard(ticket)
 
@@ -319,12 +330,20 @@ class DashboardSession(Viewer):
                 for card in getattr(self.views.get(name), "cards", ()):
                     card.loading = value
 
-    def _apply(self, generation: int, result: dict[str, dict[str, Any]], ticket: int | None = None) -> None:
-        """Send one refresh's outputs to the views on screen, as one batch."""
+    def _apply(
+        self,
+        generation: int,
+        result: dict[str, dict[str, Any]],
+        ticket: int | None = None,
+        attention: list[AttentionItem] | None = None,
+    ) -> None:
+        """Send one refresh's outputs (and its attention items, if any) to the views on screen, as one batch."""
         self._unapplied.discard(ticket)
         if generation != self._generation:
             return
         with batched():
+            if attention is not None:
+                self.attention.update(attention)
             if "kpis" in result:
                 self.kpis.update(result["kpis"])
                 self._show_notice(result["kpis"]["selected"])
@@ -345,6 +364,19 @@ class DashboardSession(Viewer):
         self.refreshes += 1
 
     # --- needs attention -------------------------------------------------------------
+    def _attention_items(self, filters: Filters) -> Callable[[], list[AttentionItem] | None]:
+        """The attention items of ``filters``, as work for a refresh's worker thread (None on failure)."""
+        dataset = self.dataset
+
+        def work() -> list[AttentionItem] | None:
+            try:
+                return AttentionModel(dataset, filters).items()
+            except Exception:
+                LOG.exception("computing the needs-attention items failed")
+                return None
+
+        return work
+
     def _refresh_attention(self, debounce: bool = False) -> None:
         """The attention items of the current filters, computed off the event loop (newest wins)."""
         self._attention_generation += 1
