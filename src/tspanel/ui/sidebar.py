@@ -165,8 +165,24 @@ class ActiveFilters(Viewer):
         # Chips by (filter, text), kept while their value stays selected: a click that adds one
         # value re-uses the other chips' Bokeh models instead of sending the browser new ones.
         self._made: dict[tuple[str, str], pmu.Chip] = {}
-        filters.param.watch(self._rebuild, ["start", "end", *LIST_FILTERS])
+        # In a server the session sets this and calls flush() in its refresh's batch, so the
+        # chips reach the browser with the charts (one model walk and one message, not two).
+        self.deferred = False
+        self._dirty = False
+        filters.param.watch(self._changed, ["start", "end", *LIST_FILTERS])
         self._rebuild()
+
+    def _changed(self, *_: Any) -> None:
+        if self.deferred:
+            self._dirty = True
+        else:
+            self._rebuild()
+
+    def flush(self) -> None:
+        """Show the chips of the current filters if a change is waiting (see ``deferred``)."""
+        if self._dirty:
+            self._dirty = False
+            self._rebuild()
 
     def _chip(self, text: str, remove: Any, key: str) -> pmu.Chip:
         made = self._made.get((key, text))
@@ -206,7 +222,8 @@ class ActiveFilters(Viewer):
                 )
         self._made = {key: chip for key, chip in self._made.items() if any(chip is c for c in chips)}
         objects = [*chips, self.reset] if chips else []
-        if len(objects) != len(self.chips.objects) or any(a is not b for a, b in zip(objects, self.chips.objects)):
+        current = self.chips.objects
+        if len(objects) != len(current) or any(a is not b for a, b in zip(objects, current, strict=True)):
             self.chips.objects = objects
         self.empty.visible = not chips
         self.chips.visible = bool(chips)
