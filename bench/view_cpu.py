@@ -6,7 +6,10 @@ are what every later visitor costs. On the last session filters are toggled six 
 CPU of each synchronous filter change minus the CPU of ``Dashboard.refresh()`` (the data
 side) is the view's share. The second round is reported (the first warms caches).
 
-    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--opens N] [--profile] [--profile-open]
+    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--opens N] [--profile] [--profile-open] [--each]
+
+``--each`` also prints every change of the second round: its CPU in total and in the charts'
+updates (``ChartSet.update``), with a brush (a date range) and its reset added to the changes.
 
 Figures depend on the machine's load; record them with that caveat.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import datetime as dt
 import pstats
 import statistics
 import time
@@ -24,6 +28,7 @@ from bokeh.document import Document
 
 from tspanel.source import default_world, load_dataset
 from tspanel.ui.session import DashboardSession
+from tspanel.ui.url import TABS
 
 
 def main() -> None:
@@ -33,6 +38,7 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=5, help="warm session opens after the first (default 5)")
     parser.add_argument("--profile", action="store_true", help="print the 30 costliest calls of the refreshes")
     parser.add_argument("--profile-open", action="store_true", help="print the 30 costliest calls of a warm open")
+    parser.add_argument("--each", action="store_true", help="print each change's CPU (total and chart updates)")
     args = parser.parse_args()
 
     dataset = load_dataset(args.data) if args.data else default_world()
@@ -65,6 +71,19 @@ def main() -> None:
         return result
 
     session.dashboard.refresh = timed_refresh  # type: ignore[method-assign]
+    chart_cpu: list[float] = []
+    view = session.views.get(TABS[args.tab]) if args.tab < len(TABS) else None
+    if view is not None and hasattr(view, "charts"):
+        charts_update = view.charts.update
+
+        def timed_charts(*a: Any, **k: Any) -> Any:
+            began = time.process_time()
+            try:
+                return charts_update(*a, **k)
+            finally:
+                chart_cpu.append(time.process_time() - began)
+
+        view.charts.update = timed_charts  # type: ignore[method-assign]
     categories, regions = session.choices.categories, session.choices.regions
     changes = [
         {"severities": ["high"]},
@@ -74,17 +93,23 @@ def main() -> None:
         {"regions": [regions[0]]},
         {"regions": []},
     ]
+    if args.each:
+        brushed = dataset.first_day + dt.timedelta(days=20)
+        changes += [{"start": brushed}, {"start": None}]
     profile = cProfile.Profile()
     total: list[float] = []
     for round_ in range(2):
         for change in changes:
             began = time.process_time()
+            charts_before = sum(chart_cpu)
             if round_ and args.profile:
                 profile.enable()
             session.filters.param.update(**change)
             if round_ and args.profile:
                 profile.disable()
             total.append(time.process_time() - began)
+            if round_ and args.each:
+                print(f"  {change}: total {total[-1]:.3f} s, chart updates {sum(chart_cpu) - charts_before:.3f} s")
     view = [t - d for t, d in zip(total, data_cpu, strict=True)][len(changes) :]
     median, worst = statistics.median(view), max(view)
     print(f"view CPU per refresh: median {median:.3f} s, max {worst:.3f} s ({len(view)} refreshes)")
