@@ -4,6 +4,7 @@ A filter that changes only a chart's numbers (same rows, labels and dates) pushe
 values into the existing data sources; these tests render two sessions over the built-in
 world, one taking the fast path and one forced through the full update, and require the same
 glyph data and axis ranges after each change, and that the fast path kept the plot's models.
+The refresh's batch re-collects the document's models only when one was added or removed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import datetime as dt
 import numpy as np
 import pytest
 from bokeh.document import Document
+from bokeh.models import Column, Div
 
 import tspanel.ui.charts as charts
 from tspanel.source import default_world
-from tspanel.ui.session import DashboardSession
+from tspanel.ui.session import DashboardSession, _frozen_models
 
 
 def drawn(session: DashboardSession, tab: str) -> dict[str, tuple]:
@@ -98,3 +100,21 @@ def test_a_severity_toggle_keeps_the_daily_charts_models():
     data_after, _, (_, top_after, _) = drawn(session, "volume")["volume-by-category"]
     assert data_after != data_before
     assert 0 < top_after < top_before  # the value axis follows the smaller numbers
+
+
+def test_a_batch_walks_the_documents_models_only_when_one_was_added(monkeypatch):
+    document = Document()
+    column = Column(Div(text="first"))
+    document.add_root(column)
+    walks: list[int] = []
+    real = document.models.recompute
+    monkeypatch.setattr(document.models, "recompute", lambda: (walks.append(1), real())[1])
+    with _frozen_models(document):
+        column.children[0].text = "changed"  # a property: no model added or removed
+    assert walks == []
+    with _frozen_models(document):
+        with _frozen_models(document):
+            column.children = [*column.children, Div(text="added")]
+        assert walks == []  # the outer batch walks, once
+    assert walks == [1]
+    assert len(document.models) == 3  # the column and its two Divs
