@@ -1,7 +1,7 @@
 """The fast update (ui.charts.patch_plot) draws exactly what HoloViews' full update draws.
 
-A filter that changes only a chart's numbers (same rows, labels and dates) pushes the new
-values into the existing data sources; these tests render two sessions over the built-in
+A filter change that keeps a chart's layers (its series) pushes the new values, or new rows
+(a brush, a clicked bar), into the existing data sources; these tests render two sessions over the built-in
 world, one taking the fast path and one forced through the full update, and require the same
 glyph data and axis ranges after each change, and that the fast path kept the plot's models.
 The refresh's batch re-collects the document's models only when one was added or removed.
