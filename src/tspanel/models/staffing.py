@@ -289,15 +289,17 @@ def erlang_c_reviewers(week: Week, sla_hours: float, target_pct: float) -> int |
         return None
     a = lam * service
     c = max(1, math.floor(a) + 1)
+    # Erlang C by the stable recursion on the Erlang B blocking probability: b is B(c), carried
+    # from one c to the next (the same steps as recomputing it from k = 1 for each c).
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
     while c < 100_000:
-        # Erlang C by the stable recursion on the Erlang B blocking probability.
-        b = 1.0
-        for k in range(1, c + 1):
-            b = a * b / (k + a * b)
         wait_p = c * b / (c - a * (1 - b))
         if wait_p * math.exp(-(c - a) * sla_hours / service) <= target_pct / 100:
             return math.ceil(c / on_share)
         c += 1
+        b = a * b / (c + a * b)
     return None
 
 
