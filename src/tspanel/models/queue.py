@@ -335,13 +335,20 @@ class QueueModel(DomainModel):
     def _hour_profile_query(self, end: dt.date) -> pl.LazyFrame:
         if not self.has("created_at"):
             return pl.LazyFrame(schema={"dow": pl.Int8, "hour": pl.Int8, "n": pl.UInt32})
+        # Hour of the UTC week (Monday 00:00 = 0; 1970-01-01 was a Thursday, 72 hours in) from the
+        # timestamp's integer value: one integer key groups in half the time of (weekday, hour),
+        # and created_at is UTC by the contract (tspanel.schema), so the hours are the same.
+        hour_of_week = (pl.col("created_at").dt.epoch("us") // 3_600_000_000 + 72) % 168
         return (
             self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
             .filter(pl.col("created_at").is_not_null())
-            .group_by(
-                (pl.col("created_at").dt.weekday() - 1).alias("dow"), pl.col("created_at").dt.hour().alias("hour")
-            )
+            .group_by(hour_of_week.alias("_how"))
             .agg(pl.len().alias("n"))
+            .select(
+                (pl.col("_how") // 24).cast(pl.Int8).alias("dow"),
+                (pl.col("_how") % 24).cast(pl.Int8).alias("hour"),
+                "n",
+            )
         )
 
 
