@@ -32,7 +32,12 @@ class VolumeModel(DomainModel):
         levels = {"category": self.selected("categories", self.dataset.categories)}
         if self.has("region"):
             levels["region"] = self.selected("regions", self.dataset.regions)
-        per_day = self._per_day(levels)  # one object for three outputs: collect_all runs it once
+        # One object for three outputs: collect_all runs it once. The pass starts at the first day
+        # (the escalation needs the days before a brushed range), so with a brushed range the
+        # daily charts count their own, shorter range instead (cheaper than counting every level
+        # over all the days before it).
+        whole = self.date_range()[0] <= self.dataset.first_day
+        per_day = self._per_day(levels if whole else {})
         return {
             "daily_by_category": self._daily_by("category", levels["category"], per_day),
             "daily_by_region": (
@@ -99,7 +104,7 @@ class VolumeModel(DomainModel):
 
     def _daily_by(self, column: str, chosen: list[str], per_day: pl.LazyFrame) -> pl.LazyFrame:
         values = pl.LazyFrame({column: chosen}, schema={column: pl.String})
-        if 0 < len(chosen) <= MAX_LEVELS_COMPARED:
+        if f"_{column}0" in per_day.collect_schema().names():
             # count_levels' long frame, read from the shared per-day pass
             names = {f"_{column}{i}": level for i, level in enumerate(chosen)}
             counts = (
