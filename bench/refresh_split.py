@@ -5,6 +5,7 @@ generate; `python -c "from tspanel.synth import WorldConfig, write_world; ..."` 
 
     python bench/refresh_split.py --data DIR            # 7 rounds, Polars / pandas / DuckDB in turn
     python bench/refresh_split.py --data DIR --runs 15
+    python bench/refresh_split.py --data DIR --engines polars,pandas   # without DuckDB
 
 Why: since issue #15 every refresh's staffing output re-simulates next week's queue
 (tspanel.models.staffing; its loops compiled by numba since the second pass of #19). Every
@@ -51,23 +52,24 @@ def _count_time(module: Any, name: str) -> None:
     setattr(module, name, timed)
 
 
-def split(data: Path, runs: int) -> dict[str, Any]:
+def split(data: Path, runs: int, engines: tuple[str, ...] = ("pandas", "duckdb")) -> dict[str, Any]:
     _count_time(staffing, "plan_staffing")
     _count_time(forecast, "forecast_next_week")
     dataset = load_dataset(data)
     flags, reviewers, work = dataset.flags.collect(), dataset.reviewers.collect(), Workload.of(dataset)
-    frames, con = pandas_impl.prepare(flags, reviewers), duckdb_impl.prepare(flags, reviewers)
+    refreshes: dict[str, Callable[[], Any]] = {"polars": Dashboard(dataset, use_cache=False).refresh}
+    if "pandas" in engines:
+        frames = pandas_impl.prepare(flags, reviewers)
+        refreshes["pandas"] = lambda: pandas_impl.refresh(*frames, work)
+    if "duckdb" in engines:
+        con = duckdb_impl.prepare(flags, reviewers)
+        refreshes["duckdb"] = lambda: duckdb_impl.refresh(con, work)
     del flags
-    engines: dict[str, Callable[[], Any]] = {
-        "polars": Dashboard(dataset, use_cache=False).refresh,
-        "pandas": lambda: pandas_impl.refresh(*frames, work),
-        "duckdb": lambda: duckdb_impl.refresh(con, work),
-    }
-    for refresh in engines.values():
+    for refresh in refreshes.values():
         refresh()  # warm-up
-    samples: dict[str, dict[str, list[float]]] = {name: {"total": [], "shared": [], "cpu": []} for name in engines}
+    samples: dict[str, dict[str, list[float]]] = {name: {"total": [], "shared": [], "cpu": []} for name in refreshes}
     for _ in range(runs):
-        for name, refresh in engines.items():
+        for name, refresh in refreshes.items():
             SHARED[0] = 0.0
             cpu, wall = time.process_time(), time.perf_counter()
             refresh()
@@ -83,9 +85,10 @@ def split(data: Path, runs: int) -> dict[str, Any]:
             "own_work_s": statistics.median(own),
             "cpu_s": statistics.median(s["cpu"]),
         }
-    for name in ("pandas", "duckdb"):
+    for name in (n for n in ("pandas", "duckdb") if n in refreshes):
         out[f"{name}_ratio"] = out[name]["refresh_s"] / out["polars"]["refresh_s"]
         out[f"{name}_own_work_ratio"] = out[name]["own_work_s"] / out["polars"]["own_work_s"]
+        out[f"{name}_cpu_ratio"] = out[name]["cpu_s"] / out["polars"]["cpu_s"]
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
     return out
 
@@ -94,8 +97,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="a dataset directory (load_dataset)")
     parser.add_argument("--runs", type=int, default=7, help="round-robin rounds (default 7)")
+    parser.add_argument(
+        "--engines", default="pandas,duckdb", help="engines to compare with Polars (default pandas,duckdb)"
+    )
     args = parser.parse_args()
-    print(json.dumps(split(args.data, args.runs), indent=1))
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip() and e.strip() != "polars")
+    unknown = sorted(set(engines) - {"pandas", "duckdb"})
+    if unknown:
+        parser.error(f"unknown engine(s) {unknown}; choose from pandas, duckdb")
+    print(json.dumps(split(args.data, args.runs, engines), indent=1))
 
 
 if __name__ == "__main__":

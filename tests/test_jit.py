@@ -75,3 +75,16 @@ def test_holt_winters_pass_matches_python(seed):
         b = forecast._hw_loop.py_func(y, s2, float(y[:7].mean()), 1.5, alpha, beta, gamma, forecast.PHI)
         assert a == b
         assert s1.tobytes() == s2.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_holt_winters_grid_matches_one_pass_per_weight(seed):
+    """The grid search's one compiled call gives each weight's sse exactly as its own pass does."""
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(300, 63).astype(np.float64) * (1 + 0.4 * (np.arange(63) % 7 > 4))
+    level, trend, first = forecast._hw_start(y)
+    compiled = forecast._hw_grid(y, first, level, trend, forecast.GRID_ARRAY, forecast.PHI)
+    plain = forecast._hw_grid.py_func(y, first, level, trend, forecast.GRID_ARRAY, forecast.PHI)
+    one_by_one = [forecast._hw_pass(y, *weights)[0] for weights in forecast.GRID]
+    assert compiled.tolist() == plain.tolist() == one_by_one
+    assert forecast._best_weights(y) == min(forecast.GRID, key=lambda w: forecast._hw_pass(y, *w)[0])

@@ -164,3 +164,32 @@ def test_without_enough_history_the_plan_says_so(known_world):
     plan = model.staffing()
     assert plan["reviewers_needed"] is None and plan["forecast_error_pct"] is None
     assert plan["arithmetic"].startswith("not enough data")
+
+
+def test_arrival_profile_counts_utc_weekday_and_hour():
+    """The profile's (weekday, UTC hour) counts, stated by hand: Monday is 0, hours are UTC, and a
+    flag that is not a human review does not count."""
+    created = [
+        dt.datetime(2026, 11, 30, 0, 30, tzinfo=dt.UTC),  # Monday 00:xx
+        dt.datetime(2026, 11, 30, 0, 59, tzinfo=dt.UTC),  # Monday 00:xx
+        dt.datetime(2026, 12, 1, 13, 0, tzinfo=dt.UTC),  # Tuesday 13:xx
+        dt.datetime(2026, 12, 6, 23, 59, tzinfo=dt.UTC),  # Sunday 23:xx
+        dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.UTC),  # Sunday 23:xx, auto-blocked: not counted
+    ]
+    flags = pl.DataFrame(
+        {
+            "flag_id": [f"f{i}" for i in range(len(created))],
+            "category": ["spam"] * len(created),
+            "severity": ["high"] * len(created),
+            "action": ["human_review"] * 4 + ["auto_block"],
+            "ml_score": [0.5] * len(created),
+            "created_at": pl.Series(created, dtype=pl.Datetime("us", "UTC")),
+        }
+    ).with_columns(pl.col("created_at").dt.date().alias("date"))
+    reviewers = pl.DataFrame({"reviewer_id": ["r1"], "capacity_per_day": [10.0]})
+    model = QueueModel(dataset_from_frames(flags, reviewers, name="profile"), Filters())
+    counts = model._hour_profile_query(dt.date(2026, 12, 6)).collect().sort("dow", "hour")
+    assert counts.rows() == [(0, 0, 2), (1, 13, 1), (6, 23, 1)]
+    profile = model._hour_profile(dt.date(2026, 12, 6))
+    assert profile[0, 0] == 1.0 and profile[1, 13] == 1.0 and profile[6, 23] == 1.0
+    assert profile[2].tolist() == [1 / 24] * 24  # Wednesday had no arrivals: flat

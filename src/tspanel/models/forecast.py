@@ -30,6 +30,7 @@ MIN_TRAIN_DAYS = 28  # four weeks before the first backtest origin
 MIN_ORIGINS = 2  # fewer backtest origins than this: "not enough data" for the error
 PHI = 0.95  # trend damping: a week ahead the trend fades rather than runs away
 GRID = tuple(itertools.product((0.1, 0.3, 0.5), (0.01, 0.05, 0.15), (0.05, 0.2, 0.4)))
+GRID_ARRAY = np.array(GRID, dtype=np.float64)
 METHODS = ("seasonal_naive", "holt_winters")
 
 
@@ -45,15 +46,36 @@ def seasonal_naive(y: np.ndarray, h: int = HORIZON) -> np.ndarray:
     return out
 
 
-def _hw_pass(y: np.ndarray, alpha: float, beta: float, gamma: float) -> tuple[float, float, float, np.ndarray]:
-    """One smoothing pass: (sse of one-step forecasts, level, trend, seasonals)."""
+def _hw_start(y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """The recursion's starting level, trend and first season (the same for every weight)."""
     first = y[:SEASON]
     level = float(first.mean())
     trend = float((y[SEASON : 2 * SEASON].mean() - first.mean()) / SEASON) if len(y) >= 2 * SEASON else 0.0
+    return level, trend, first - level
+
+
+def _hw_pass(y: np.ndarray, alpha: float, beta: float, gamma: float) -> tuple[float, float, float, np.ndarray]:
+    """One smoothing pass: (sse of one-step forecasts, level, trend, seasonals)."""
+    level, trend, first = _hw_start(y)
     season = np.empty(len(y))
-    season[:SEASON] = first - level
+    season[:SEASON] = first
     sse, level, trend = _hw_loop(y, season, level, trend, alpha, beta, gamma, PHI)
     return sse, level, trend, season[-SEASON:].copy()
+
+
+def _best_weights(y: np.ndarray) -> tuple[float, float, float]:
+    """The GRID point with the smallest one-step sse (the first of equals, as `min` picks it).
+
+    Why not `min(GRID, key=_hw_pass)`: the 27 passes share their start, and one compiled call
+    runs them all (~25 fits a refresh; the per-pass Python overhead was most of the forecast).
+    """
+    level, trend, first = _hw_start(y)
+    sse = _hw_grid(y, first, level, trend, GRID_ARRAY, PHI)
+    best = 0
+    for i in range(1, len(GRID)):
+        if sse[i] < sse[best]:
+            best = i
+    return GRID[best]
 
 
 @jit
@@ -77,12 +99,38 @@ def _hw_loop(
     return sse, level, trend
 
 
+@jit
+def _hw_grid(
+    y: np.ndarray, first: np.ndarray, level0: float, trend0: float, grid: np.ndarray, phi: float
+) -> np.ndarray:
+    """`_hw_loop`'s sse for each row (alpha, beta, gamma) of `grid`: the same float operations in the
+    same order (tests/test_forecast.py compares the two)."""
+    out = np.empty(len(grid))
+    season = np.empty(len(y))
+    for g in range(len(grid)):
+        alpha, beta, gamma = grid[g, 0], grid[g, 1], grid[g, 2]
+        season[:SEASON] = first
+        level, trend = level0, trend0
+        sse = 0.0
+        for t in range(SEASON, len(y)):
+            s = season[t - SEASON]
+            pred = level + phi * trend + s
+            err = y[t] - pred
+            sse += err * err
+            new_level = alpha * (y[t] - s) + (1 - alpha) * (level + phi * trend)
+            trend = beta * (new_level - level) + (1 - beta) * phi * trend
+            level = new_level
+            season[t] = gamma * (y[t] - level) + (1 - gamma) * s
+        out[g] = sse
+    return out
+
+
 def holt_winters(y: np.ndarray, h: int = HORIZON) -> np.ndarray:
     """Additive damped-trend Holt-Winters with weekly seasonality; weights fit on `y` only."""
     y = np.asarray(y, dtype=np.float64)
     if len(y) < 2 * SEASON:
         return seasonal_naive(y, h)
-    best = min(GRID, key=lambda p: _hw_pass(y, *p)[0])
+    best = _best_weights(y)
     _, level, trend, season = _hw_pass(y, *best)
     damp = np.cumsum(PHI ** np.arange(1, h + 1))
     return np.maximum(level + damp * trend + season[np.arange(h) % SEASON], 0.0)

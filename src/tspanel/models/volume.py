@@ -7,7 +7,16 @@ import datetime as dt
 import param
 import polars as pl
 
-from tspanel.models.base import DomainModel, Finish, Unavailable, as_text, count_levels, share
+from tspanel.models.base import (
+    MAX_LEVELS_COMPARED,
+    DomainModel,
+    Finish,
+    Unavailable,
+    as_text,
+    count_levels,
+    share,
+    tally,
+)
 from tspanel.schema import ACTIONS, HIGH_SEVERITIES, SEVERITIES
 
 ROLLING_DAYS = 7
@@ -20,15 +29,24 @@ class VolumeModel(DomainModel):
 
     @param.depends("filters.param", "rolling_days")
     def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
+        levels = {"category": self.selected("categories", self.dataset.categories)}
+        if self.has("region"):
+            levels["region"] = self.selected("regions", self.dataset.regions)
+        # One object for three outputs: collect_all runs it once. The pass starts at the first day
+        # (the escalation needs the days before a brushed range), so with a brushed range the
+        # daily charts count their own, shorter range instead (cheaper than counting every level
+        # over all the days before it).
+        whole = self.date_range()[0] <= self.dataset.first_day
+        per_day = self._per_day(levels if whole else {})
         return {
-            "daily_by_category": self._daily_by("category", "categories", self.dataset.categories),
+            "daily_by_category": self._daily_by("category", levels["category"], per_day),
             "daily_by_region": (
-                self._daily_by("region", "regions", self.dataset.regions)
-                if self.has("region")
+                self._daily_by("region", levels["region"], per_day)
+                if "region" in levels
                 else Unavailable("this dataset has no region column")
             ),
             "week_over_week": self._week_over_week(),
-            "escalation": self._escalation(),
+            "escalation": self._escalation(per_day),
             "severity_mix": self._mix("severity", SEVERITIES),
             "action_mix": self._mix("action", ACTIONS),
             "automation": self._automation(),
@@ -57,10 +75,45 @@ class VolumeModel(DomainModel):
         return self.output("automation")
 
     # --- queries ----------------------------------------------------------------
-    def _daily_by(self, column: str, filter_name: str, universe: tuple[str, ...]) -> pl.LazyFrame:
-        chosen = self.selected(filter_name, universe)
+    def _per_day(self, levels: dict[str, list[str]]) -> pl.LazyFrame:
+        """Per day up to the last selected one: flags, high/critical flags and one count per level of
+        each column in ``levels`` (``_<column><i>``), in one pass over the rows.
+
+        Why one query: the daily-by-category and -by-region charts and the escalation rate each
+        grouped the same rows by date (~0.8 ms per aggregate at 1M flags plus a query's fixed
+        cost); every output derives from this one object, and collect_all computes it once. It
+        starts at the first day, not the first selected one, because the escalation's rolling mean
+        sees the days before a brushed range; per-day counts do not depend on the other days.
+        """
+        _, end = self.date_range()
+        counts = [
+            tally(pl.col(column) == level, self.weight).cast(pl.Int64).alias(f"_{column}{i}")
+            for column, chosen in levels.items()
+            if 0 < len(chosen) <= MAX_LEVELS_COMPARED
+            for i, level in enumerate(chosen)
+        ]
+        return (
+            self.filtered(start=None, end=end)
+            .group_by("date")
+            .agg(
+                self.count().cast(pl.Int64).alias("flags"),
+                self.count(pl.col("severity").is_in(list(HIGH_SEVERITIES))).cast(pl.Int64).alias("high_critical"),
+                *counts,
+            )
+        )
+
+    def _daily_by(self, column: str, chosen: list[str], per_day: pl.LazyFrame) -> pl.LazyFrame:
         values = pl.LazyFrame({column: chosen}, schema={column: pl.String})
-        counts = count_levels(self.filtered(), column, chosen, by=("date",), weight=self.weight)
+        if f"_{column}0" in per_day.collect_schema().names():
+            # count_levels' long frame, read from the shared per-day pass
+            names = {f"_{column}{i}": level for i, level in enumerate(chosen)}
+            counts = (
+                per_day.select("date", *names)
+                .unpivot(index=["date"], variable_name="_level", value_name="flags")
+                .select("date", pl.col("_level").replace_strict(names, return_dtype=pl.String).alias(column), "flags")
+            )
+        else:
+            counts = count_levels(self.filtered(), column, chosen, by=("date",), weight=self.weight)
         return (
             self.day_grid()
             .join(values, how="cross")
@@ -110,18 +163,11 @@ class VolumeModel(DomainModel):
             .sort(["this_week", "category"], descending=[True, False])  # ties in a fixed order
         )
 
-    def _escalation(self) -> pl.LazyFrame:
+    def _escalation(self, per_day: pl.LazyFrame) -> pl.LazyFrame:
         """Share of high and critical flags a day, with a rolling mean that sees the days
         before the selected range (so the first days of a brushed range are not partial)."""
         start, end = self.date_range()
-        daily = (
-            self.filtered(start=None, end=end)
-            .group_by("date")
-            .agg(
-                self.count().cast(pl.Int64).alias("flags"),
-                self.count(pl.col("severity").is_in(list(HIGH_SEVERITIES))).cast(pl.Int64).alias("high_critical"),
-            )
-        )
+        daily = per_day.select("date", "flags", "high_critical")
         full = pl.LazyFrame(
             {"date": pl.date_range(self.dataset.first_day, end, "1d", eager=True)}
             if end >= self.dataset.first_day
