@@ -152,15 +152,7 @@ class DashboardSession(Viewer):
             name: pn.Column(*_progress(name), sizing_mode="stretch_width", min_height=200) for name in TABS
         }
         if landing in DOMAIN_TABS:
-            if in_server_session():
-                # The landing tab's charts are most of a page's server time (about 1 s of CPU of
-                # 1.3 s; the rest of the page 0.25 s): they are built on the next tick, after the
-                # page's HTML has gone out, so the server renders them while the browser loads
-                # its scripts, and the document the browser then pulls already holds them.
-                generation = self._generation
-                pn.state.execute(lambda: self._build_landing(landing, generation, result[landing]), schedule=True)
-            else:
-                self._build(landing, result[landing])
+            self._build(landing, result[landing])
         self.tabs = pmu.Tabs(
             *zip(TAB_NAMES, self._holders.values(), strict=True),
             active=TABS.index(landing),
@@ -402,16 +394,6 @@ class DashboardSession(Viewer):
         holder = self._holders[name]
         holder.objects = [view]
         holder.min_height = None
-
-    def _build_landing(self, name: str, generation: int, result: dict[str, Any]) -> None:
-        """The deferred first build of the landing tab (see ``__init__``), unless overtaken."""
-        if name in self.views or generation != self._generation:
-            return  # a filter change since then refreshes the open tab, building it
-        if name != self.open_tab:
-            self._pending[name] = (generation, result)  # built when it is opened
-            return
-        with batched():
-            self._build(name, result)
 
     def _open(self, name: str) -> None:
         """A tab was opened: build it, or bring it up to date, computing only its own data."""
