@@ -257,7 +257,9 @@ def reset(page: Any, step: int, mark: Any) -> str:
 ACTIONS = (sidebar_toggle, chart_click, brush, reset)
 
 
-def measure_size(size: str, data: Path | None, clicks: int, quiet: float, workdir: Path, profile: bool) -> dict:
+def measure_size(
+    size: str, data: Path | None, clicks: int, quiet: float, workdir: Path, profile: bool, opens: int = 1
+) -> dict:
     from playwright.sync_api import sync_playwright
 
     result: dict[str, Any] = {"size": size, "data": str(data) if data else "built-in world", "clicks": []}
@@ -269,19 +271,35 @@ def measure_size(size: str, data: Path | None, clicks: int, quiet: float, workdi
                 # A first page warms the server (imports, caches): a real user's second visit.
                 context = browser.new_context(viewport=VIEWPORT)
                 context.add_init_script(FRAME_COUNTER_JS)
-                for visit in ("cold", "warm"):
+                visits = ["cold"] + ["warm"] * opens
+                for i, visit in enumerate(visits):
                     page = context.new_page()
                     cpu0 = cpu_seconds(server)
                     page.goto(url, timeout=SETTLE_TIMEOUT * 1000)
                     page.wait_for_selector("[data-kpi]", timeout=SETTLE_TIMEOUT * 1000)
-                    result[f"open_{visit}_cards_s"] = page.evaluate("() => performance.now()") / 1000
+                    cards = page.evaluate("() => performance.now()") / 1000
                     state = settle(page, 0.0, quiet)
-                    result[f"open_{visit}_s"] = state["at"] / 1000
-                    result[f"open_{visit}_cpu_s"] = cpu_seconds(server) - cpu0
-                    result[f"open_{visit}_frames"] = state["frames"]
-                    log(f"{size}: page open ({visit}) {state['at'] / 1000:.2f} s, {state['frames']} messages")
-                    if visit == "cold":
+                    one = {
+                        "cards_s": cards,
+                        "s": state["at"] / 1000,
+                        "cpu_s": cpu_seconds(server) - cpu0,
+                        "frames": state["frames"],
+                        "messages": state["messages"],
+                        "sent": state["sent"],
+                    }
+                    result.setdefault(f"opens_{visit}", []).append(one)
+                    log(
+                        f"{size}: page open ({visit}) cards {one['cards_s']:.2f} s, settled {one['s']:.2f} s; "
+                        f"{one['messages']} messages ({one['frames']} frames) in, {one['sent']} frames out; "
+                        f"server CPU {one['cpu_s']:.2f} s"
+                    )
+                    if i < len(visits) - 1:
                         page.close()
+                for visit in ("cold", "warm"):  # one cold open; the median of the warm ones
+                    for key in ("cards_s", "s", "cpu_s", "frames", "messages", "sent"):
+                        values = [o[key] for o in result.get(f"opens_{visit}", [])]
+                        if values:
+                            result[f"open_{visit}_{key}"] = float(np.median(values))
                 if profile:
                     spy = start_profile(server.pid, workdir / f"profile-{size}")
                 for step in range(clicks):
@@ -451,6 +469,9 @@ def table(results: list[dict[str, Any]]) -> str:
     def s(value: float | None) -> str:
         return "–" if value is None else f"{value:.2f} s"
 
+    def n(value: float | None) -> str:
+        return "–" if value is None else f"{value:.0f}"
+
     lines = [
         "| flags | cards shown / page settled (warm) | click → settled p50 | p95 | sidebar / chart / brush p50 "
         "| messages in per click (p50 / max) [websocket frames p50] | server CPU per click p50 |",
@@ -462,8 +483,21 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['size']} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} | {s(sm['click_p50_s'])} "
             f"| {s(sm['click_p95_s'])} | {s(kinds.get('sidebar_toggle'))} / {s(kinds.get('chart_click'))} / "
-            f"{s(kinds.get('brush'))} | {sm['messages_p50']:.0f} / {sm['messages_max']} [{sm['frames_p50']:.0f}] "
+            f"{s(kinds.get('brush'))} | {n(sm['messages_p50'])} / {n(sm['messages_max'])} [{n(sm['frames_p50'])}] "
             f"| {s(sm['cpu_p50_s'])} |"
+        )
+    lines += [
+        "",
+        "| flags | page open, warm (median of N): cards shown / settled | cold: cards / settled "
+        "| Bokeh messages in / websocket frames out (warm) | server CPU per open (warm) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        warm = len(r.get("opens_warm", [])) or 1
+        lines.append(
+            f"| {r['size']} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} (N={warm}) "
+            f"| {s(r.get('open_cold_cards_s'))} / {s(r.get('open_cold_s'))} "
+            f"| {n(r.get('open_warm_messages'))} / {n(r.get('open_warm_sent'))} | {s(r.get('open_warm_cpu_s'))} |"
         )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     clicks = results[0]["summary"]["n_clicks"] if results else 0
@@ -482,7 +516,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--sizes", default="42k,1m,10m", help="comma-separated subset of 42k,1m,10m (default: all)")
-    parser.add_argument("--clicks", type=int, default=12, help="filter actions per size (default: 12, at least 10)")
+    parser.add_argument(
+        "--clicks", type=int, default=12, help="filter actions per size (default: 12, at least 10; 0: page opens only)"
+    )
+    parser.add_argument("--opens", type=int, default=1, help="warm page opens per size, median reported (default 1)")
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds without messages that mean settled")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "tspanel-latency", help="generated datasets"
@@ -496,8 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
         parser.error(f"unknown size(s) {unknown}; choose from {', '.join(SIZES)}")
-    if args.clicks < 1:
-        parser.error("--clicks must be at least 1")
+    if args.clicks < 0:
+        parser.error("--clicks must be 0 (page opens only) or more")
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
@@ -510,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tspanel-latency-") as tmp:
             for size in sizes:
                 data = dataset_for(size, args.data_dir)
-                results.append(measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled))
+                results.append(
+                    measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens)
+                )
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     report = table(results)

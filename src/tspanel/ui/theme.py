@@ -41,10 +41,8 @@ def count_ticks() -> NumeralTickFormatter:
 
 
 LEGEND = "right"
+# Colours, fonts, sizes and spacing of legends come from the page theme (PAGE_THEME below).
 LEGEND_OPTS: dict[str, Any] = {
-    "background_fill_alpha": 0.0,
-    "label_text_font_size": "11.5px",
-    "spacing": 1,
     "padding": 4,
     "click_policy": "none",
     "title": None,  # the entries say what they are; hvPlot would title them with the column name
@@ -113,3 +111,90 @@ def tools(chart: Any, brush: bool) -> Any:
         return chart
     chart = chart.map(lambda element: element.opts(**UNDIMMED), [hv.Bars, hv.Scatter, hv.Rectangles])
     return chart.opts(toolbar=None)
+
+
+# --- the page's look of every Bokeh chart, set on the server -----------------------------------
+#
+# panel-material-ui themes every chart in the browser: on page open (and whenever models are
+# added) its ``apply_bokeh_theme`` sets colours, fonts, sizes and alphas on each Axis, Grid,
+# Title, Legend and figure with ``model.setv``, and BokehJS sends each change back to the
+# server (one PATCH-DOC message per model: ~40 per page, each re-rendering a chart in the
+# browser and costing the server a message). BokehJS sends nothing when a value is already
+# equal, so the server-side Bokeh theme below holds exactly the values panel-material-ui
+# 0.16's light theme sets (its default "minimal" chart style, MUI's default palette and font).
+# The light/dark toggle keeps working: in dark mode panel-material-ui still sets its own values.
+# tests/ui/test_page_theme.py opens the page in Chromium and checks that the browser changes
+# none of them (it fails, and names the property, if a panel-material-ui upgrade changes one).
+PAGE_FONT = '"Roboto", "Helvetica", "Arial", sans-serif'
+_TEXT = "rgba(0, 0, 0, 0.87)"  # MUI light palette: text.primary
+_MUTED = "rgba(0, 0, 0, 0.6)"  # text.secondary
+_SURFACE = "#fff"  # background.paper
+_AXIS_LINE = "rgba(0, 0, 0, 0.22)"  # onBackground at the minimal style's axis alpha
+_GRID_LINE = "rgba(0, 0, 0, 0.1)"
+
+PAGE_THEME_ATTRS: dict[str, dict[str, Any]] = {
+    "Axis": {
+        "axis_line_color": _AXIS_LINE,
+        "major_tick_line_color": _AXIS_LINE,
+        "minor_tick_line_color": _AXIS_LINE,
+        "axis_line_alpha": 0,
+        "major_tick_line_alpha": 0,
+        "minor_tick_line_alpha": 0,
+        "major_label_text_color": _MUTED,
+        "major_label_text_font": PAGE_FONT,
+        "major_label_text_font_size": "0.925em",
+        "major_label_text_font_style": "normal",
+        "axis_label_text_color": _TEXT,
+        "axis_label_text_font": PAGE_FONT,
+        "axis_label_text_font_size": "1em",
+        "axis_label_text_font_style": "normal",
+        "axis_label_standoff": 12,
+    },
+    "Legend": {
+        "background_fill_color": _SURFACE,
+        "border_line_alpha": 0,
+        "background_fill_alpha": 0,
+        "label_text_color": _TEXT,
+        "label_text_font": PAGE_FONT,
+        "label_text_font_size": "0.95em",
+        "label_text_font_style": "normal",
+        "title_text_color": _MUTED,
+        "title_text_font": PAGE_FONT,
+        "title_text_font_size": "0.95em",
+        "title_text_font_style": "normal",
+        "spacing": 8,
+        "label_standoff": 8,
+        "glyph_width": 14,
+        "glyph_height": 14,
+    },
+    "Title": {"text_color": _TEXT, "text_font": PAGE_FONT, "text_font_size": "1.05em", "text_font_style": "normal"},
+    "Grid": {"grid_line_color": _GRID_LINE, "grid_line_alpha": 1},
+    "Plot": {
+        "background_fill_color": _SURFACE,
+        "border_fill_color": _SURFACE,
+        "outline_line_color": _TEXT,
+        "outline_line_alpha": 0,
+    },
+}
+
+
+def install_page_theme() -> None:
+    """Make the values above the Bokeh theme of panel-material-ui's light pages (idempotent).
+
+    The page's design owns the document's Bokeh theme: panel-material-ui treats any other
+    theme as a user's custom one and then stops theming those model types, dark mode included.
+    So the light theme's own Bokeh theme is replaced (its ColorBar and other attributes kept);
+    HoloViews reads the same theme for the font sizes it sets on each axis and title.
+    """
+    from bokeh.themes import Theme
+    from panel_material_ui.theme import MATERIAL_THEME, MuiDefaultTheme
+
+    current = MuiDefaultTheme.param.bokeh_theme.default
+    if getattr(current, "_tspanel", False):
+        return
+    attrs = {name: dict(values) for name, values in MATERIAL_THEME["attrs"].items()}
+    for name, values in PAGE_THEME_ATTRS.items():
+        attrs.setdefault(name, {}).update(values)
+    theme = Theme(json={"attrs": attrs})
+    theme._tspanel = True  # type: ignore[attr-defined]
+    MuiDefaultTheme.param.bokeh_theme.default = theme
