@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"Polars: computing the rollup of {dataset.n_flags:,} flags")
         if dataset.weight is not None:
             raise TspanelError(f"{source} is a rollup already; give the dataset of flags it was made from")
-        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine)
+        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine, progress=_say)
         tables = {"reviewers": dataset.reviewers.collect(), "attacks": _collect(dataset.attacks)}
     seconds = time.perf_counter() - started
     write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)}, tables)
