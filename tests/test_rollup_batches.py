@@ -11,6 +11,7 @@ import datetime as dt
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tspanel.cli import main
 from tspanel.rollup import rollup_polars
 from tspanel.rollup.engines import day_batches
 from tspanel.source import default_world
@@ -36,3 +37,14 @@ def test_batched_rollup_equals_one_pass() -> None:
     assert int(batched.facts["n"].sum()) == 42_255
     assert_frame_equal(batched.facts, one.facts)
     assert_frame_equal(batched.signals, one.signals)
+
+
+def test_conf_errors_exit_2(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["rollup", "--engine", "spark", "--conf", "spark.driver.memory", "data/legacy_sample", str(out)]) == 2
+    assert "give a Spark setting as KEY=VALUE" in capsys.readouterr().err
+    assert main(["rollup", "--conf", "spark.driver.memory=4g", "data/legacy_sample", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the polars engine has none" in err
+    assert "Traceback" not in err
+    assert not out.exists()

@@ -228,8 +228,12 @@ def load_postgres(uri: str, frame: pl.DataFrame | pl.LazyFrame, table: str = "fl
 
 
 # --- Spark ------------------------------------------------------------------------------
-def spark_session(master: str = "local[2]") -> Any:
-    """A SparkSession in UTC (days and hours are UTC, as in the data contract)."""
+def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None) -> Any:
+    """A SparkSession in UTC (days and hours are UTC, as in the data contract).
+
+    ``conf`` is passed to Spark as given (``--conf`` of `tspanel rollup`), after the defaults,
+    so it can override them: e.g. ``spark.driver.memory=4g`` for 100M flags in ``local`` mode.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -239,6 +243,8 @@ def spark_session(master: str = "local[2]") -> Any:
     builder = builder.config("spark.ui.showConsoleProgress", "false")  # our own progress lines instead
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "4")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:
