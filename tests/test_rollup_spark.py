@@ -84,6 +84,19 @@ def test_cli_spark(spark, tmp_path, capsys):
     assert read_rollup(out).facts["n"].sum() == 48
 
 
+def test_cli_spark_conf_reaches_the_session(spark, tmp_path):
+    legacy = load_dataset("data/legacy_sample")
+    plain(legacy.flags).write_parquet(tmp_path / "flags.parquet")
+    out = tmp_path / "r"
+    args = ["rollup", "--engine", "spark", "--conf", "spark.sql.shuffle.partitions=3", str(tmp_path), str(out)]
+    try:
+        assert main(args) == 0
+        assert spark.conf.get("spark.sql.shuffle.partitions") == "3"  # the CLI's session is the module's
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", "4")
+    assert read_rollup(out).facts["n"].sum() == 48
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(
     find_bindir() is None, reason="PostgreSQL binaries (initdb, pg_ctl) absent: apt-get install postgresql"

@@ -33,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--table", default="flags", help="PostgreSQL table holding the flags (default: flags)")
     parser.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:PORT, yarn")
     parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="spark engine only: a Spark setting, repeatable (e.g. --conf spark.driver.memory=4g; "
+        "in local mode the driver's memory is the engine's)",
+    )
+    parser.add_argument(
         "--polars-engine",
         choices=("streaming", "in-memory"),
         default="streaming",
@@ -44,6 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _spark_conf(items: list[str]) -> dict[str, str]:
+    """``--conf KEY=VALUE`` options as a dict; a malformed one is the user's error (exit 2)."""
+    from tspanel.errors import TspanelError
+
+    conf = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise TspanelError(f"--conf {item!r}: give a Spark setting as KEY=VALUE, e.g. spark.driver.memory=4g")
+        conf[key.strip()] = value.strip()
+    return conf
 
 
 def _collect(frame):  # a LazyFrame or None
@@ -66,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
             if engine == "postgres"
             else f"the {engine} engine reads a dataset directory, not a database URL; use --engine postgres"
         )
+    conf = _spark_conf(args.conf)
+    if conf and engine != "spark":
+        raise TspanelError(f"--conf sets Spark options; the {engine} engine has none (use --engine spark)")
     started = time.perf_counter()
     shown = engines.mask_uri(source) if is_url else (source or "built-in world")
     _say(f"tspanel rollup: {engine} engine, source {shown}")
@@ -80,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")
         path = engines.parquet_flags(Path(source))
         _say(f"starting Spark (master {args.master})")
-        session = engines.spark_session(args.master)
+        session = engines.spark_session(args.master, conf)
         timing: dict[str, float] = {}
 
         def about() -> dict[str, object]:
@@ -106,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         _say(f"Polars: computing the rollup of {dataset.n_flags:,} flags")
         if dataset.weight is not None:
             raise TspanelError(f"{source} is a rollup already; give the dataset of flags it was made from")
-        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine)
+        rollup = engines.rollup_polars(dataset.flags, dataset.columns, args.polars_engine, progress=_say)
         tables = {"reviewers": dataset.reviewers.collect(), "attacks": _collect(dataset.attacks)}
     seconds = time.perf_counter() - started
     write_rollup(rollup, out, {"engine": engine, "source": shown, "seconds": round(seconds, 3)}, tables)

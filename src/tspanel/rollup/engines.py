@@ -61,7 +61,8 @@ def _cast(frame: pl.DataFrame, schema: pl.Schema, keys: tuple[str, ...]) -> pl.D
         if name == "resolved_day":  # days since 1970-01-01 in SQL (the portable form)
             column = column.cast(pl.Int32)
         exprs.append(column.cast(dtype).alias(name))
-    return frame.select(exprs).sort(list(keys), nulls_last=True)
+    frame = frame.select(exprs)
+    return frame.sort(list(keys), nulls_last=True) if keys else frame
 
 
 def normalise(facts: pl.DataFrame, signals: pl.DataFrame) -> Rollup:
@@ -76,23 +77,66 @@ def normalise(facts: pl.DataFrame, signals: pl.DataFrame) -> Rollup:
 POLARS_ENGINES: tuple[str, ...] = ("streaming", "in-memory")
 
 
-def rollup_polars(flags: pl.LazyFrame, columns: Collection[str], engine: str = "streaming") -> Rollup:
-    """The rollup of a loaded dataset's flags, by Polars' SQL engine.
+BATCH_ROWS = 4_000_000  # flags per Polars batch: bounds the rollup's working set (about 1 GB at this size)
 
-    ``streaming`` (the default) reads the flags in batches, so a lazy (file-backed) dataset larger
-    than memory rolls up in bounded memory (docs/performance.md, "Rollup engines at scale").
+
+def day_batches(days: pl.DataFrame, rows: int = BATCH_ROWS) -> list[tuple[Any, Any]]:
+    """Runs of consecutive days (``date``, ``n`` sorted by date) of at most ``rows`` flags each.
+
+    A day larger than ``rows`` is a batch of its own: the rollup is keyed by day, so no batch
+    splits one.
+    """
+    batches: list[tuple[Any, Any]] = []
+    first = last = None
+    total = 0
+    for day, n in days.select("date", "n").iter_rows():
+        if first is not None and total + n > rows:
+            batches.append((first, last))
+            first, total = None, 0
+        if first is None:
+            first = day
+        last, total = day, total + n
+    if first is not None:
+        batches.append((first, last))
+    return batches
+
+
+def rollup_polars(
+    flags: pl.LazyFrame,
+    columns: Collection[str],
+    engine: str = "streaming",
+    *,
+    batch_rows: int = BATCH_ROWS,
+    progress: Progress | None = None,
+) -> Rollup:
+    """The rollup of a loaded dataset's flags, by Polars' SQL engine, a run of days at a time.
+
+    Every table of the rollup is keyed by day, so the flags are rolled up in batches of whole
+    days (``batch_rows`` flags at most, unless one day holds more) and the batches concatenated:
+    the result is the same as one pass, and the working set is one batch's. One pass over 100M
+    flags needed more than this 24 GB machine (the top-content counts group by day x category x
+    content hash). ``streaming`` (the default) also reads each batch in pieces.
     """
     if engine not in POLARS_ENGINES:
         raise TspanelError(f"unknown Polars engine {engine!r}; choose from {', '.join(POLARS_ENGINES)}")
-    ctx = pl.SQLContext(flags=flags)
-    facts, signals = pl.collect_all(
-        [
-            ctx.execute(spec.transpile(spec.facts_sql(columns), "polars")),
-            ctx.execute(spec.transpile(spec.signals_sql(columns), "polars")),
-        ],
-        engine=engine,  # type: ignore[arg-type]
-    )
-    return normalise(facts, signals)
+    days = flags.group_by("date").agg(pl.len().alias("n")).sort("date").collect()
+    batches = day_batches(days, batch_rows) or [(None, None)]
+    facts_sql = spec.transpile(spec.facts_sql(columns), "polars")
+    signals_sql = spec.transpile(spec.signals_sql(columns), "polars")
+    facts: list[pl.DataFrame] = []
+    signals: list[pl.DataFrame] = []
+    for i, (first, last) in enumerate(batches, 1):
+        if progress is not None and len(batches) > 1:
+            progress(f"Polars: days {first} to {last} (batch {i} of {len(batches)})")
+        batch = flags if first is None else flags.filter(pl.col("date").is_between(first, last))
+        ctx = pl.SQLContext(flags=batch)
+        part_facts, part_signals = pl.collect_all(
+            [ctx.execute(facts_sql), ctx.execute(signals_sql)],
+            engine=engine,  # type: ignore[arg-type]
+        )
+        facts.append(_cast(part_facts, FACT_SCHEMA, ()))
+        signals.append(_cast(part_signals, SIGNAL_SCHEMA, ()))
+    return normalise(pl.concat(facts), pl.concat(signals))
 
 
 # --- PostgreSQL -----------------------------------------------------------------------
@@ -184,8 +228,12 @@ def load_postgres(uri: str, frame: pl.DataFrame | pl.LazyFrame, table: str = "fl
 
 
 # --- Spark ------------------------------------------------------------------------------
-def spark_session(master: str = "local[2]") -> Any:
-    """A SparkSession in UTC (days and hours are UTC, as in the data contract)."""
+def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None) -> Any:
+    """A SparkSession in UTC (days and hours are UTC, as in the data contract).
+
+    ``conf`` is passed to Spark as given (``--conf`` of `tspanel rollup`), after the defaults,
+    so it can override them: e.g. ``spark.driver.memory=4g`` for 100M flags in ``local`` mode.
+    """
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -195,6 +243,8 @@ def spark_session(master: str = "local[2]") -> Any:
     builder = builder.config("spark.ui.showConsoleProgress", "false")  # our own progress lines instead
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", "4")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
     except Exception as exc:
