@@ -21,17 +21,18 @@ from typing import Any
 import polars as pl
 
 from tspanel.errors import DataError, TspanelError
-from tspanel.rollup.dataset import dataset_from_rollup
+from tspanel.rollup.dataset import compact_facts, dataset_from_rollup
 from tspanel.rollup.engines import (
+    Rollup,
     _check_table,
     _first_line,
     column_types,
     connect_postgres,
     mask_uri,
-    rollup_postgres,
+    serving_rollup_postgres,
     table_columns,
 )
-from tspanel.rollup.output import FILES, SIDE_FILES, read_rollup
+from tspanel.rollup.output import FILES, SIDE_FILES, fact_batches, read_rollup, read_signals
 from tspanel.schema import ATTACKS, FLAGS, REVIEWERS, Column, Table
 from tspanel.source.dataset import Dataset
 
@@ -85,7 +86,10 @@ def load_source(data: str | Path) -> Dataset:
 
 def load_rollup_dir(path: Path) -> Dataset:
     """A rollup directory as the dashboard's Dataset; reviewers and attacks when written beside it."""
-    rollup = read_rollup(path)
+    if not is_rollup_dir(path):
+        read_rollup(path)  # its message: what is missing
+    signals = read_signals(path)
+    rollup = Rollup(facts=compact_facts(fact_batches(path)), signals=signals)
     reviewers = _side_table(path / "reviewers.parquet", REVIEWERS)
     attacks = _side_table(path / "attacks.parquet", ATTACKS)
     return dataset_from_rollup(rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path))
@@ -131,7 +135,8 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
             )
     finally:
         conn.close()
-    rollup = rollup_postgres(url, table)
+    batches, signals = serving_rollup_postgres(url, table)
+    rollup = Rollup(facts=compact_facts(batches), signals=signals)
     present = tuple(c.name for c in FLAGS.columns if c.name in columns)
     return dataset_from_rollup(
         rollup,
