@@ -50,16 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the measurement to this file")
     parser.add_argument(
+        "--no-load", action="store_true", help="serve the tables already in the database (skip tspanel load-db)"
+    )
+    parser.add_argument(
         "--files", action="store_true", help="serve the generated files instead (the same measurement, for comparison)"
     )
     args = parser.parse_args(argv)
     data = None
-    if args.flags:
+    if args.flags and not args.no_load:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         latency.SIZES["db"] = args.flags
         data = latency.dataset_for("db", args.data_dir)
-    load_s = 0.0 if args.files else load(args.url, data)
-    if not args.files:
+    load_s = 0.0 if args.files or args.no_load else load(args.url, data)
+    if not (args.files or args.no_load):
         latency.log(f"loaded into the database in {load_s:.1f} s")
     served = data if args.files else args.url
 

@@ -34,6 +34,7 @@ from tspanel.rollup.engines import (
 )
 from tspanel.rollup.output import FILES, SIDE_FILES, fact_batches, read_rollup, read_signals
 from tspanel.schema import ATTACKS, FLAGS, REVIEWERS, Column, Table
+from tspanel.serving.memory import return_freed_memory
 from tspanel.source.dataset import Dataset
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
@@ -90,6 +91,7 @@ def load_rollup_dir(path: Path) -> Dataset:
         read_rollup(path)  # its message: what is missing
     signals = read_signals(path)
     rollup = Rollup(facts=compact_facts(fact_batches(path)), signals=signals)
+    return_freed_memory()
     reviewers = _side_table(path / "reviewers.parquet", REVIEWERS)
     attacks = _side_table(path / "attacks.parquet", ATTACKS)
     return dataset_from_rollup(rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path))
@@ -137,6 +139,7 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
         conn.close()
     batches, signals = serving_rollup_postgres(url, table)
     rollup = Rollup(facts=compact_facts(batches), signals=signals)
+    return_freed_memory()
     present = tuple(c.name for c in FLAGS.columns if c.name in columns)
     return dataset_from_rollup(
         rollup,
