@@ -7,6 +7,8 @@ The models' agreement with the raw computation on the compact facts is tests/tes
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -82,3 +84,38 @@ def test_uint16_counts_sum_past_their_range():
     counts = pl.DataFrame({"k": pl.Series([65_535] * 70_000, dtype=pl.UInt16)})
     assert counts.select(pl.col("k").sum()).item() == 4_587_450_000
     assert counts.select(pl.col("k").filter(pl.col("k") > 0).sum()).item() == 4_587_450_000
+
+
+def test_spilled_facts_serve_the_same_kpis(rollup, monkeypatch):
+    """Above $TSPANEL_ROLLUP_SPILL_ROWS fact rows the facts are scanned from a private Parquet file."""
+    import gc
+
+    from tspanel.models.dashboard import Dashboard
+    from tspanel.rollup.dataset import SPILL_ENV, dataset_from_rollup
+
+    monkeypatch.setenv(SPILL_ENV, "10_000")
+    dataset = dataset_from_rollup(rollup, name="spilled")
+    scanned = re.search(r"Parquet SCAN \[(.+?)\]", dataset.flags.explain())
+    assert scanned is not None
+    folder = Path(scanned.group(1)).parent
+    assert folder.name.startswith("tspanel-rollup-")
+    out = Dashboard(dataset, use_cache=False).refresh({"kpis": ["current"], "queue": ["backlog", "sla"]})
+    kpis = out["kpis"]["current"]
+    assert (kpis["total_flags"], kpis["auto_blocked"], kpis["human_review"]) == (42255, 6133, 13053)
+    assert (kpis["sla_breaches"], kpis["sla_eligible"]) == (1229, 6850)
+    assert out["queue"]["backlog"]["total"] == 1182
+    assert folder.is_dir()
+    del dataset, out
+    gc.collect()
+    assert not folder.exists()  # removed with the dataset
+
+
+def test_spill_setting_must_be_a_number(monkeypatch):
+    from tspanel.errors import TspanelError
+    from tspanel.rollup.dataset import SPILL_ENV, spill_rows
+
+    monkeypatch.setenv(SPILL_ENV, "lots")
+    with pytest.raises(TspanelError, match="number of fact rows"):
+        spill_rows()
+    monkeypatch.setenv(SPILL_ENV, "")
+    assert spill_rows() == 0

@@ -27,7 +27,12 @@ the bins in the lazy plan, only by the queries that read them. At 10M flags: 3.3
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -166,7 +171,7 @@ def compact_facts(facts: pl.DataFrame | Iterable[pl.DataFrame], *, batch_rows: i
     return builder.finish()
 
 
-def flags_view(facts: pl.DataFrame) -> pl.LazyFrame:
+def flags_view(facts: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """The compact facts under the flag columns' names (see the module docstring).
 
     ``ml_score`` and ``resolution_hrs`` are computed from the bins in the plan: a query that
@@ -183,6 +188,33 @@ def flags_view(facts: pl.DataFrame) -> pl.LazyFrame:
 def facts_as_flags(facts: pl.DataFrame) -> pl.DataFrame:
     """The (normalised) facts under the flag columns' names, collected: for inspection and tests."""
     return flags_view(compact_facts(facts)).collect()
+
+
+SPILL_ENV = "TSPANEL_ROLLUP_SPILL_ROWS"
+DEFAULT_SPILL_ROWS = 0  # 0: never; the facts stay in memory
+
+
+def spill_rows() -> int:
+    """Fact rows above which a served rollup is kept on disk ($TSPANEL_ROLLUP_SPILL_ROWS; 0: never)."""
+    value = os.environ.get(SPILL_ENV, "").strip().replace("_", "")
+    if not value:
+        return DEFAULT_SPILL_ROWS
+    if not value.isdigit():
+        raise TspanelError(f"${SPILL_ENV} must be a number of fact rows (0: keep them in memory), not {value!r}")
+    return int(value)
+
+
+def spill(facts: pl.DataFrame) -> tuple[pl.LazyFrame, Path]:
+    """The compact facts written to a Parquet file in a private temporary directory, scanned lazily.
+
+    Why: the process then holds no facts between refreshes, only what a query decodes (the
+    day-sorted row groups let a date filter skip most of the file). Returns the scan and the
+    directory, for the caller to remove with the Dataset. Costs: every refresh decodes what it reads.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tspanel-rollup-"))
+    path = folder / "facts.parquet"
+    facts.write_parquet(path, row_group_size=100_000, statistics=True, compression="lz4")
+    return pl.scan_parquet(path), folder
 
 
 def _present(facts: pl.DataFrame) -> frozenset[str]:
@@ -243,19 +275,25 @@ def dataset_from_rollup(
             schema={"reviewer_id": pl.String, "name": pl.String, "team": pl.String, "capacity_per_day": pl.Int64}
         )
     n_flags = int(facts[WEIGHT].sum())
+    first_day, last_day = facts["date"].min(), facts["date"].max()
     info = TableInfo(
         table="flags", source=f"{source} ({facts.height:,} fact rows)", rows=n_flags, columns=tuple(sorted(columns))
     )
-    return Dataset(
-        flags=flags_view(facts),
+    flags, folder = flags_view(facts), None
+    threshold = spill_rows()
+    if threshold and facts.height > threshold:
+        scan, folder = spill(facts)
+        flags = flags_view(scan)
+    dataset = Dataset(
+        flags=flags,
         reviewers=reviewers.lazy(),
         attacks=None if attacks is None else attacks.lazy(),
         name=name,
         columns=columns,
         categories=categories,
         regions=regions,
-        first_day=facts["date"].min(),
-        last_day=facts["date"].max(),
+        first_day=first_day,
+        last_day=last_day,
         n_flags=n_flags,
         tables=(info, *infos),
         storage="memory",
@@ -263,3 +301,6 @@ def dataset_from_rollup(
         rolled=rolled_shares(rollup.signals),
         row_source=row_source,
     )
+    if folder is not None:  # removed with the Dataset (or at exit)
+        weakref.finalize(dataset, shutil.rmtree, folder, True)
+    return dataset

@@ -94,7 +94,12 @@ def load_rollup_dir(path: Path) -> Dataset:
     return_freed_memory()
     reviewers = _side_table(path / "reviewers.parquet", REVIEWERS)
     attacks = _side_table(path / "attacks.parquet", ATTACKS)
-    return dataset_from_rollup(rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path))
+    dataset = dataset_from_rollup(
+        rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path)
+    )
+    del rollup
+    return_freed_memory()
+    return dataset
 
 
 def _side_table(path: Path, table: Table) -> pl.DataFrame | None:
@@ -141,7 +146,7 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
     rollup = Rollup(facts=compact_facts(batches), signals=signals)
     return_freed_memory()
     present = tuple(c.name for c in FLAGS.columns if c.name in columns)
-    return dataset_from_rollup(
+    dataset = dataset_from_rollup(
         rollup,
         name=f"{shown} (table {table})",
         reviewers=reviewers,
@@ -149,6 +154,9 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
         row_source=DatabaseRows(url, table, present),
         source=f"PostgreSQL table {table}",
     )
+    del rollup  # spilled to disk ($TSPANEL_ROLLUP_SPILL_ROWS): the facts in memory go now
+    return_freed_memory()
+    return dataset
 
 
 def side_tables(url: str) -> dict[str, pl.DataFrame | None]:
