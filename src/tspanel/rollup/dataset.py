@@ -95,8 +95,13 @@ class FactsBuilder:
     of the whole.
     """
 
-    def __init__(self) -> None:
-        self._codes: dict[str, dict[str, int]] = {key: {} for key in KEYS}
+    def __init__(self, levels: dict[str, tuple[str, ...]] | None = None) -> None:
+        # ``levels``: the Enum levels to keep (an incremental refresh joins the new days to kept
+        # facts); a value outside them raises NewLevel.
+        self._fixed = levels
+        self._codes: dict[str, dict[str, int]] = {
+            key: {value: i for i, value in enumerate((levels or {}).get(key, ()))} for key in KEYS
+        }
         self._chunks: list[pl.DataFrame] = []
         self._maxima: dict[str, int] = dict.fromkeys(COUNTS, 0)
 
@@ -107,6 +112,8 @@ class FactsBuilder:
         for key in KEYS:
             codes = self._codes[key]
             for value in batch[key].drop_nulls().unique().to_list():
+                if value not in codes and self._fixed is not None:
+                    raise NewLevel(f"{key} {value!r} is new")
                 codes.setdefault(value, len(codes))
             if len(codes) > 65_536:
                 raise TspanelError(f"the rollup has more than 65,536 distinct {key} values; too many to serve")
@@ -137,6 +144,8 @@ class FactsBuilder:
             codes = self._codes[key]
             fixed = FIXED_LEVELS.get(key, ())
             ordered = (*fixed, *sorted(v for v in codes if v not in fixed)) if fixed else tuple(sorted(codes))
+            if self._fixed is not None:
+                ordered = self._fixed[key]
             levels[key] = ordered or ("",)
             position = {value: i for i, value in enumerate(levels[key])}
             table = np.zeros(max(len(codes), 1), dtype=np.uint32)
@@ -156,13 +165,55 @@ class FactsBuilder:
             out.append(chunk.with_columns(columns))
             del chunk
         if not out:
+            if self._fixed is not None:  # an incremental refresh whose days have no flags left
+                return pl.DataFrame(schema={**FACTS_SCHEMA, **{k: pl.Enum(levels[k]) for k in KEYS}, **types})
             raise TspanelError("the rollup holds no flags")
         return pl.concat(out, rechunk=False)
 
 
-def compact_facts(facts: pl.DataFrame | Iterable[pl.DataFrame], *, batch_rows: int = 500_000) -> pl.DataFrame:
-    """Normalised facts (one frame, or an iterable of batches) as the compact served facts."""
-    builder = FactsBuilder()
+class NewLevel(Exception):
+    """A key value outside the levels a FactsBuilder was given."""
+
+
+# the compact facts' columns (keys and counts typed by FactsBuilder.finish)
+FACTS_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    **dict.fromkeys(KEYS, pl.String()),
+    "score_bin": pl.UInt8(),
+    "hours_bin": pl.UInt8(),
+    "open_day": pl.Date(),
+    "resolved_day": pl.Date(),
+    **dict.fromkeys(COUNTS.values(), pl.Int64()),
+    **dict.fromkeys(SUMS, pl.Float64()),
+}
+
+
+def levels_of(facts: pl.DataFrame) -> dict[str, tuple[str, ...]]:
+    """The Enum levels of compact facts' keys."""
+    return {key: tuple(facts.schema[key].categories) for key in KEYS}  # type: ignore[attr-defined]
+
+
+def concat_facts(first: pl.DataFrame, then: pl.DataFrame) -> pl.DataFrame:
+    """Two compact frames with the same levels, one after the other (no copy but of a count column
+    whose type must widen to the other's)."""
+    if then.height == 0:
+        return first
+    order = [pl.UInt8(), pl.UInt16(), pl.Int64()]
+    wide = {c: max(first.schema[c], then.schema[c], key=order.index) for c in COUNTS.values()}
+    first = first.with_columns(pl.col(c).cast(t) for c, t in wide.items() if first.schema[c] != t)
+    then = then.with_columns(pl.col(c).cast(t) for c, t in wide.items() if then.schema[c] != t)
+    return pl.concat([first, then.select(first.columns)], rechunk=False)
+
+
+def compact_facts(
+    facts: pl.DataFrame | Iterable[pl.DataFrame],
+    *,
+    batch_rows: int = 500_000,
+    levels: dict[str, tuple[str, ...]] | None = None,
+) -> pl.DataFrame:
+    """Normalised facts (one frame, or an iterable of batches) as the compact served facts
+    (``levels``: see FactsBuilder)."""
+    builder = FactsBuilder(levels)
     if isinstance(facts, pl.DataFrame):
         whole = facts
         facts = [whole.slice(offset, batch_rows) for offset in range(0, max(whole.height, 1), batch_rows)]
@@ -303,4 +354,13 @@ def dataset_from_rollup(
     )
     if folder is not None:  # removed with the Dataset (or at exit)
         weakref.finalize(dataset, shutil.rmtree, folder, True)
+        _SPILLED[dataset] = scan
     return dataset
+
+
+_SPILLED: weakref.WeakKeyDictionary[Dataset, pl.LazyFrame] = weakref.WeakKeyDictionary()
+
+
+def spilled_facts(dataset: Dataset) -> pl.LazyFrame | None:
+    """The compact facts of a spilled rollup Dataset, scanned (None when they are in memory)."""
+    return _SPILLED.get(dataset)
