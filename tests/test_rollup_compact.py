@@ -33,6 +33,7 @@ def test_the_built_in_world_compact(rollup):
     assert schema["severity"] == pl.Enum(["low", "medium", "high", "critical"])  # the contract's order
     assert schema["reviewer_id"] == pl.Enum([f"R{i:02d}" for i in range(1, 21)])
     assert (schema["score_bin"], schema["hours_bin"]) == (pl.UInt8, pl.UInt8)
+    assert "open_day" not in schema  # every flag opens on its day: the view reads the date
     # no fact row of the built-in world holds more than 8 flags: every count fits a byte
     assert {schema[c] for c in ("n", "coordinated_flag", "appealed", "appeal_overturned", "over_sla")} == {pl.UInt8}
     assert facts.estimated_size() < 0.4 * rollup.facts.estimated_size()  # 1.5 MB against 4.4 MB
@@ -50,6 +51,7 @@ def test_the_view_reads_like_the_wide_facts(rollup):
     assert view["category"].cast(pl.String).to_list() == wide["category"].to_list()
     assert view["reviewer_id"].cast(pl.String).to_list() == wide["reviewer_id"].to_list()
     assert view["resolved_day"].to_list() == wide["resolved_day"].to_list()
+    assert view["open_day"].to_list() == wide["open_day"].to_list()
     assert view["appeal_overturned"].cast(pl.Int64).to_list() == wide["overturned"].to_list()
 
 
