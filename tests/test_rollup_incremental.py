@@ -37,15 +37,15 @@ def url():
 
 @pytest.fixture
 def recomputed(monkeypatch):
-    """The ``since`` of every database rollup run (None: all days)."""
+    """The ``since`` of every database rollup fetched (None: all days)."""
     calls: list[dt.date | None] = []
-    real = engines.serving_rollup_postgres
+    real = sources.fetch_rollup
 
-    def spy(*args, since=None, **kwargs):
+    def spy(url, table, since=None):
         calls.append(since)
-        return real(*args, since=since, **kwargs)
+        return real(url, table, since)
 
-    monkeypatch.setattr(sources, "serving_rollup_postgres", spy)
+    monkeypatch.setattr(sources, "fetch_rollup", spy)
     return calls
 
 

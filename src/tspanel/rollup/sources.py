@@ -13,6 +13,7 @@ leave it out and use libpq's PGPASSWORD or ~/.pgpass, which the driver reads.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -38,9 +39,9 @@ from tspanel.rollup.engines import (
     connect_postgres,
     day_signatures,
     mask_uri,
-    serving_rollup_postgres,
     table_columns,
 )
+from tspanel.rollup.fetch import fetch_rollup
 from tspanel.rollup.output import FILES, SIDE_FILES, fact_batches, read_rollup, read_signals
 from tspanel.rollup.spec import SIGNAL_KEYS
 from tspanel.schema import ATTACKS, FLAGS, REVIEWERS, Column, Table
@@ -196,8 +197,7 @@ def _load_postgres(
         elif since is not True:
             rollup = _incremental(url, table, previous, since)
     if rollup is None:
-        batches, signals = serving_rollup_postgres(url, table)
-        rollup = Rollup(facts=compact_facts(batches), signals=signals)
+        rollup = _fetched(url, table)
     return_freed_memory()
     present = tuple(c.name for c in FLAGS.columns if c.name in columns)
     dataset = dataset_from_rollup(
@@ -217,6 +217,18 @@ def _load_postgres(
     return dataset, state
 
 
+def _fetched(
+    url: str, table: str, *, since: dt.date | None = None, levels: dict[str, tuple[str, ...]] | None = None
+) -> Rollup:
+    """The database's rollup (from ``since`` on), fetched by a child process (tspanel.rollup.fetch)
+    and compacted here batch by batch from its files."""
+    folder = fetch_rollup(url, table, since)
+    try:
+        return Rollup(facts=compact_facts(fact_batches(folder), levels=levels), signals=read_signals(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _collected(facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return facts if isinstance(facts, pl.DataFrame) else facts.collect()
 
@@ -229,11 +241,11 @@ def _incremental(url: str, table: str, previous: PostgresState, since: dt.date) 
         kept = old.filter(pl.col("date") < since).collect()
     else:  # sorted by day: the rows before ``since`` are a prefix, sliced without a copy
         kept = old.slice(0, int(old["date"].search_sorted(since, side="left")))
-    batches, signals = serving_rollup_postgres(url, table, since=since)
     try:
-        fresh = compact_facts(batches, levels=levels_of(kept))
+        fresh_rollup = _fetched(url, table, since=since, levels=levels_of(kept))
     except NewLevel:
         return None
+    fresh, signals = fresh_rollup.facts, fresh_rollup.signals
     facts = concat_facts(kept, fresh)
     signals = pl.concat([previous.signals.filter(pl.col("day") < since), signals]).sort(list(SIGNAL_KEYS))
     return Rollup(facts=facts, signals=signals)
