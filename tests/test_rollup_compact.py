@@ -120,4 +120,6 @@ def test_spill_setting_must_be_a_number(monkeypatch):
     with pytest.raises(TspanelError, match="number of fact rows"):
         spill_rows()
     monkeypatch.setenv(SPILL_ENV, "")
-    assert spill_rows() == 0
+    assert spill_rows() == 2_000_000  # the default: a 10M-flag world's 3.3M fact rows go to disk
+    monkeypatch.setenv(SPILL_ENV, "0")
+    assert spill_rows() == 0  # never

@@ -251,11 +251,14 @@ def facts_as_flags(facts: pl.DataFrame) -> pl.DataFrame:
 
 
 SPILL_ENV = "TSPANEL_ROLLUP_SPILL_ROWS"
-DEFAULT_SPILL_ROWS = 0  # 0: never; the facts stay in memory
+# Above this many fact rows (about 6M flags of the synthetic world) the served facts go to disk:
+# the server then stays under 500 MB at 10M flags (docs/rollup.md, "Serving memory").
+DEFAULT_SPILL_ROWS = 2_000_000
 
 
 def spill_rows() -> int:
-    """Fact rows above which a served rollup is kept on disk ($TSPANEL_ROLLUP_SPILL_ROWS; 0: never)."""
+    """Fact rows above which a served rollup is kept on disk ($TSPANEL_ROLLUP_SPILL_ROWS; 0: never;
+    unset: DEFAULT_SPILL_ROWS)."""
     value = os.environ.get(SPILL_ENV, "").strip().replace("_", "")
     if not value:
         return DEFAULT_SPILL_ROWS
