@@ -56,6 +56,16 @@ def execute(url: str, *statements: str) -> None:
         conn.commit()
 
 
+def copy_of(where: str, changes: str) -> tuple[str, ...]:
+    """SQL appending a copy of the first flag where ``where`` holds, with ``changes`` made to it."""
+    return (
+        f"CREATE TEMP TABLE one AS SELECT * FROM flags WHERE {where} ORDER BY flag_id LIMIT 1",
+        f"UPDATE one SET {changes}",
+        "INSERT INTO flags SELECT * FROM one",
+        "DROP TABLE one",
+    )
+
+
 def rows(dataset) -> pl.DataFrame:
     frame = dataset.flags.collect().with_columns(
         pl.col(pl.Enum).cast(pl.String), pl.col(pl.UInt8, pl.UInt16).cast(pl.Int64)
@@ -83,8 +93,7 @@ def test_only_the_changed_days_are_computed_again(url, recomputed):
         url,
         "UPDATE flags SET resolution_hrs = 30.5 WHERE flag_id = (SELECT MIN(flag_id) FROM flags "
         "WHERE date = DATE '2026-09-01' AND action = 'human_review' AND severity = 'high' AND resolution_hrs < 20)",
-        "INSERT INTO flags SELECT * FROM flags WHERE date = DATE '2026-11-21' ORDER BY flag_id LIMIT 1",
-        "UPDATE flags SET flag_id = 'NEW-1' WHERE ctid = (SELECT MAX(ctid) FROM flags)",
+        *copy_of("date = DATE '2026-11-21'", "flag_id = 'NEW-1'"),
     )
     try:
         incremental, state = sources._load_postgres(url, previous=state)
@@ -105,9 +114,7 @@ def test_a_new_reviewer_means_a_full_load(url, recomputed):
     _, state = sources._load_postgres(url)
     execute(
         url,
-        "INSERT INTO flags SELECT * FROM flags WHERE date = DATE '2026-11-20' AND action = 'human_review' "
-        "ORDER BY flag_id LIMIT 1",
-        "UPDATE flags SET flag_id = 'NEW-2', reviewer_id = 'R99' WHERE ctid = (SELECT MAX(ctid) FROM flags)",
+        *copy_of("date = DATE '2026-11-20' AND action = 'human_review'", "flag_id = 'NEW-2', reviewer_id = 'R99'"),
     )
     try:
         reloaded, _ = sources._load_postgres(url, previous=state)
@@ -118,3 +125,28 @@ def test_a_new_reviewer_means_a_full_load(url, recomputed):
         assert_frame_equal(rows(reloaded), rows(sources.load_postgres(url)))
     finally:
         execute(url, "DELETE FROM flags WHERE flag_id = 'NEW-2'")
+
+
+def test_spilled_facts_reload_incrementally(url, recomputed, monkeypatch):
+    """Facts kept on disk ($TSPANEL_ROLLUP_SPILL_ROWS) outlive the dataset the sessions dropped."""
+    import gc
+
+    from tspanel.rollup.dataset import SPILL_ENV, spilled_facts
+
+    monkeypatch.setenv(SPILL_ENV, "10000")  # the built-in world's 38,026 fact rows go to disk
+    first, state = sources._load_postgres(url)
+    assert spilled_facts(first) is not None
+    del first
+    gc.collect()  # the sessions moved on: only the reload state holds the first dataset now
+    execute(
+        url,
+        *copy_of("date = DATE '2026-11-21'", "flag_id = 'NEW-3'"),
+    )
+    try:
+        incremental, _ = sources._load_postgres(url, previous=state)
+        assert recomputed == [None, dt.date(2026, 11, 21)]
+        assert spilled_facts(incremental) is not None
+        assert incremental.n_flags == 42256
+        assert_frame_equal(rows(incremental), rows(sources.load_postgres(url)))
+    finally:
+        execute(url, "DELETE FROM flags WHERE flag_id = 'NEW-3'")

@@ -146,6 +146,7 @@ class PostgresState:
     signatures: pl.DataFrame  # day, n, signature (tspanel.rollup.engines.day_signatures)
     facts: pl.DataFrame | pl.LazyFrame  # compact (tspanel.rollup.dataset), in memory or spilled
     signals: pl.DataFrame
+    dataset: Dataset  # held so that a spilled file (removed with its dataset) outlives the next reload
 
 
 def _changed_since(previous: PostgresState, now: pl.DataFrame) -> dt.date | bool | None:
@@ -211,7 +212,7 @@ def _load_postgres(
     facts = spilled_facts(dataset)
     if facts is None:
         facts = rollup.facts
-    state = PostgresState(table=table, signatures=signatures, facts=facts, signals=rollup.signals)
+    state = PostgresState(table=table, signatures=signatures, facts=facts, signals=rollup.signals, dataset=dataset)
     del rollup  # spilled to disk ($TSPANEL_ROLLUP_SPILL_ROWS): the facts in memory go now
     return_freed_memory()
     return dataset, state
