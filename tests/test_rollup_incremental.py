@@ -150,3 +150,14 @@ def test_spilled_facts_reload_incrementally(url, recomputed, monkeypatch):
         assert_frame_equal(rows(incremental), rows(sources.load_postgres(url)))
     finally:
         execute(url, "DELETE FROM flags WHERE flag_id = 'NEW-3'")
+
+
+def test_the_fetching_child_reports_errors_masked(url):
+    """The child's error is the server's message (exit status 2), with any password masked."""
+    from tspanel.errors import TspanelError
+    from tspanel.rollup.fetch import fetch_rollup
+
+    secret = url.replace("tspanel@", "tspanel:hunter2@")
+    with pytest.raises(TspanelError, match="has no table 'no_such_table'") as caught:
+        fetch_rollup(secret, "no_such_table")
+    assert "hunter2" not in str(caught.value) and "***" in str(caught.value)

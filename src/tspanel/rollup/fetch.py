@@ -37,8 +37,11 @@ def fetch_rollup(url: str, table: str, since: dt.date | None = None) -> Path:
     done = subprocess.run(command, env={**os.environ, URL_ENV: url}, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         shutil.rmtree(out, ignore_errors=True)
+        from tspanel.rollup.engines import _first_line
+
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise TspanelError(lines[-1] if lines else f"fetching the rollup failed (exit status {done.returncode})")
+        last = _first_line(lines[-1]) if lines else f"exit status {done.returncode}"  # a password, masked
+        raise TspanelError(last if done.returncode == 2 else f"fetching the rollup from PostgreSQL failed: {last}")
     return out
 
 

@@ -135,7 +135,7 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
     Checks first, all in the database: the flags table's columns and values against the
     contract (one aggregate query), and the reviewers and attacks tables read whole.
     """
-    return _load_postgres(url, table, check_unique=check_unique)[0]
+    return _load_postgres(url, table, check_unique=check_unique, track_days=False)[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +143,7 @@ class PostgresState:
     """What a served database's last load saw, so a reload recomputes only the days that moved."""
 
     table: str
-    signatures: pl.DataFrame  # day, n, signature (tspanel.rollup.engines.day_signatures)
+    signatures: pl.DataFrame | None  # day, n, signature (engines.day_signatures); None: not read
     facts: pl.DataFrame | pl.LazyFrame  # compact (tspanel.rollup.dataset), in memory or spilled
     signals: pl.DataFrame
     dataset: Dataset  # held so that a spilled file (removed with its dataset) outlives the next reload
@@ -162,7 +162,12 @@ def _changed_since(previous: PostgresState, now: pl.DataFrame) -> dt.date | bool
 
 
 def _load_postgres(
-    url: str, table: str = "flags", *, check_unique: bool = False, previous: PostgresState | None = None
+    url: str,
+    table: str = "flags",
+    *,
+    check_unique: bool = False,
+    previous: PostgresState | None = None,
+    track_days: bool = True,
 ) -> tuple[Dataset, PostgresState]:
     """:func:`load_postgres`, incremental by day when ``previous`` (the last load of the same table) is given.
 
@@ -170,6 +175,7 @@ def _load_postgres(
     every row, one scan); the facts of the days before the first changed one are kept (a
     zero-copy slice: they are sorted by day), the days from it on are computed again in the
     database. A new key value (a category, a reviewer) in those days means a full load.
+    ``track_days=False`` (a one-off command) skips the per-day hashes: the next load is whole.
     """
     table = _check_table(table)
     shown = mask_uri(url)
@@ -187,11 +193,11 @@ def _load_postgres(
             raise DataError(
                 f"{shown}: the tables do not meet the data contract (docs/data.md):\n  " + "\n  ".join(problems)
             )
-        signatures = day_signatures(conn, table)
+        signatures = day_signatures(conn, table) if track_days else None
     finally:
         conn.close()
     rollup = None
-    if previous is not None and previous.table == table:
+    if previous is not None and previous.table == table and previous.signatures is not None and signatures is not None:
         since = _changed_since(previous, signatures)
         if since is None:
             rollup = Rollup(facts=_collected(previous.facts), signals=previous.signals)
