@@ -50,18 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the measurement to this file")
     parser.add_argument(
+        "--rollup-dir",
+        type=Path,
+        help="serve this rollup directory (tspanel rollup OUT) instead: the same served facts, no database wait",
+    )
+    parser.add_argument(
+        "--no-load", action="store_true", help="serve the tables already in the database (skip tspanel load-db)"
+    )
+    parser.add_argument(
         "--files", action="store_true", help="serve the generated files instead (the same measurement, for comparison)"
     )
     args = parser.parse_args(argv)
     data = None
-    if args.flags:
+    if args.flags and not args.no_load:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         latency.SIZES["db"] = args.flags
         data = latency.dataset_for("db", args.data_dir)
-    load_s = 0.0 if args.files else load(args.url, data)
-    if not args.files:
+    load_s = 0.0 if args.files or args.no_load else load(args.url, data)
+    if not (args.files or args.no_load):
         latency.log(f"loaded into the database in {load_s:.1f} s")
     served = data if args.files else args.url
+    if args.rollup_dir is not None:
+        served = args.rollup_dir
 
     rss: list[float] = []
     starts: list[float] = []  # seconds from launch to "press Ctrl+C" (load, checks, rollup), per server start
@@ -88,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
                 thread.join()
 
     latency.serving = sampled
+    latency.START_SECONDS = max(latency.START_SECONDS, 1800)  # a 10M-flag rollup in a busy database takes minutes
     with tempfile.TemporaryDirectory(prefix="tspanel-serve-db-") as tmp:
         result = latency.measure_size("db", served, args.clicks, args.quiet, Path(tmp), False)
-    result["data"] = "files" if args.files else "postgresql (masked)"
+    result["data"] = "rollup directory" if args.rollup_dir else "files" if args.files else "postgresql (masked)"
     result["load_db_s"] = load_s
     result["server_start_s"] = starts
     result["server_rss_peak_mb"] = max(rss) if rss else None

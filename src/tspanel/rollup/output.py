@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,15 @@ import polars as pl
 
 from tspanel.errors import TspanelError
 from tspanel.rollup import spec
-from tspanel.rollup.engines import Progress, Rollup, normalise, write_facts_spark
+from tspanel.rollup.engines import (
+    FACT_SCHEMA,
+    SIGNAL_SCHEMA,
+    Progress,
+    Rollup,
+    _cast,
+    normalise,
+    write_facts_spark,
+)
 
 FILES = ("facts.parquet", "signals.parquet", "rollup.json")
 SIDE_FILES = ("reviewers.parquet", "attacks.parquet")  # the small tables, so the rollup serves the dashboard
@@ -108,3 +116,20 @@ def read_rollup(out: Path) -> Rollup:
     if missing:
         raise TspanelError(f"{out} is not a rollup directory (missing {', '.join(missing)}); see tspanel rollup --help")
     return normalise(pl.read_parquet(out / "facts.parquet"), pl.read_parquet(out / "signals.parquet"))
+
+
+def read_signals(out: Path) -> pl.DataFrame:
+    """The signals table of a rollup directory, normalised (small: day x category)."""
+    return _cast(pl.read_parquet(out / "signals.parquet"), SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
+
+
+def fact_batches(out: Path, rows: int = 500_000) -> Iterator[pl.DataFrame]:
+    """The facts of a rollup directory, normalised, a batch at a time in the file's order (by
+    day: every writer sorts them), so a server never holds them whole in their wide form."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(out / "facts.parquet") as parquet:
+        for batch in parquet.iter_batches(batch_size=rows):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield _cast(frame, FACT_SCHEMA, None)

@@ -12,6 +12,8 @@ leave it out and use libpq's PGPASSWORD or ~/.pgpass, which the driver reads.
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,18 +23,29 @@ from typing import Any
 import polars as pl
 
 from tspanel.errors import DataError, TspanelError
-from tspanel.rollup.dataset import dataset_from_rollup
+from tspanel.rollup.dataset import (
+    NewLevel,
+    compact_facts,
+    concat_facts,
+    dataset_from_rollup,
+    levels_of,
+    spilled_facts,
+)
 from tspanel.rollup.engines import (
+    Rollup,
     _check_table,
     _first_line,
     column_types,
     connect_postgres,
+    day_signatures,
     mask_uri,
-    rollup_postgres,
     table_columns,
 )
-from tspanel.rollup.output import FILES, SIDE_FILES, read_rollup
+from tspanel.rollup.fetch import fetch_rollup
+from tspanel.rollup.output import FILES, SIDE_FILES, fact_batches, read_rollup, read_signals
+from tspanel.rollup.spec import SIGNAL_KEYS
 from tspanel.schema import ATTACKS, FLAGS, REVIEWERS, Column, Table
+from tspanel.serving.memory import return_freed_memory
 from tspanel.source.dataset import Dataset
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
@@ -85,10 +98,19 @@ def load_source(data: str | Path) -> Dataset:
 
 def load_rollup_dir(path: Path) -> Dataset:
     """A rollup directory as the dashboard's Dataset; reviewers and attacks when written beside it."""
-    rollup = read_rollup(path)
+    if not is_rollup_dir(path):
+        read_rollup(path)  # its message: what is missing
+    signals = read_signals(path)
+    rollup = Rollup(facts=compact_facts(fact_batches(path)), signals=signals)
+    return_freed_memory()
     reviewers = _side_table(path / "reviewers.parquet", REVIEWERS)
     attacks = _side_table(path / "attacks.parquet", ATTACKS)
-    return dataset_from_rollup(rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path))
+    dataset = dataset_from_rollup(
+        rollup, name=f"{path} (rollup)", reviewers=reviewers, attacks=attacks, source=str(path)
+    )
+    del rollup
+    return_freed_memory()
+    return dataset
 
 
 def _side_table(path: Path, table: Table) -> pl.DataFrame | None:
@@ -113,6 +135,48 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
     Checks first, all in the database: the flags table's columns and values against the
     contract (one aggregate query), and the reviewers and attacks tables read whole.
     """
+    return _load_postgres(url, table, check_unique=check_unique, track_days=False)[0]
+
+
+@dataclass(frozen=True, eq=False)
+class PostgresState:
+    """What a served database's last load saw, so a reload recomputes only the days that moved."""
+
+    table: str
+    signatures: pl.DataFrame | None  # day, n, signature (engines.day_signatures); None: not read
+    facts: pl.DataFrame | pl.LazyFrame  # compact (tspanel.rollup.dataset), in memory or spilled
+    signals: pl.DataFrame
+    dataset: Dataset  # held so that a spilled file (removed with its dataset) outlives the next reload
+
+
+def _changed_since(previous: PostgresState, now: pl.DataFrame) -> dt.date | bool | None:
+    """The first day whose rows differ from the last load's (None: no day did; True: reload all)."""
+    joined = previous.signatures.join(now, on="day", how="full", coalesce=True, suffix="_now")
+    moved = joined.filter(
+        pl.col("n").ne_missing(pl.col("n_now")) | pl.col("signature").ne_missing(pl.col("signature_now"))
+    )
+    if moved.height == 0:
+        return None
+    first = moved["day"].min()
+    return first if isinstance(first, dt.date) else True
+
+
+def _load_postgres(
+    url: str,
+    table: str = "flags",
+    *,
+    check_unique: bool = False,
+    previous: PostgresState | None = None,
+    track_days: bool = True,
+) -> tuple[Dataset, PostgresState]:
+    """:func:`load_postgres`, incremental by day when ``previous`` (the last load of the same table) is given.
+
+    The days are compared by :func:`tspanel.rollup.engines.day_signatures` (rows and a hash of
+    every row, one scan); the facts of the days before the first changed one are kept (a
+    zero-copy slice: they are sorted by day), the days from it on are computed again in the
+    database. A new key value (a category, a reviewer) in those days means a full load.
+    ``track_days=False`` (a one-off command) skips the per-day hashes: the next load is whole.
+    """
     table = _check_table(table)
     shown = mask_uri(url)
     conn = connect_postgres(url)
@@ -129,11 +193,21 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
             raise DataError(
                 f"{shown}: the tables do not meet the data contract (docs/data.md):\n  " + "\n  ".join(problems)
             )
+        signatures = day_signatures(conn, table) if track_days else None
     finally:
         conn.close()
-    rollup = rollup_postgres(url, table)
+    rollup = None
+    if previous is not None and previous.table == table and previous.signatures is not None and signatures is not None:
+        since = _changed_since(previous, signatures)
+        if since is None:
+            rollup = Rollup(facts=_collected(previous.facts), signals=previous.signals)
+        elif since is not True:
+            rollup = _incremental(url, table, previous, since)
+    if rollup is None:
+        rollup = _fetched(url, table)
+    return_freed_memory()
     present = tuple(c.name for c in FLAGS.columns if c.name in columns)
-    return dataset_from_rollup(
+    dataset = dataset_from_rollup(
         rollup,
         name=f"{shown} (table {table})",
         reviewers=reviewers,
@@ -141,6 +215,47 @@ def load_postgres(url: str, table: str = "flags", *, check_unique: bool = False)
         row_source=DatabaseRows(url, table, present),
         source=f"PostgreSQL table {table}",
     )
+    facts = spilled_facts(dataset)
+    if facts is None:
+        facts = rollup.facts
+    state = PostgresState(table=table, signatures=signatures, facts=facts, signals=rollup.signals, dataset=dataset)
+    del rollup  # spilled to disk ($TSPANEL_ROLLUP_SPILL_ROWS): the facts in memory go now
+    return_freed_memory()
+    return dataset, state
+
+
+def _fetched(
+    url: str, table: str, *, since: dt.date | None = None, levels: dict[str, tuple[str, ...]] | None = None
+) -> Rollup:
+    """The database's rollup (from ``since`` on), fetched by a child process (tspanel.rollup.fetch)
+    and compacted here batch by batch from its files."""
+    folder = fetch_rollup(url, table, since)
+    try:
+        return Rollup(facts=compact_facts(fact_batches(folder), levels=levels), signals=read_signals(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _collected(facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return facts if isinstance(facts, pl.DataFrame) else facts.collect()
+
+
+def _incremental(url: str, table: str, previous: PostgresState, since: dt.date) -> Rollup | None:
+    """The last load's facts before ``since`` plus the database's facts from ``since`` on; None
+    when the new days hold a key value the kept facts' Enums lack (then everything is reloaded)."""
+    old = previous.facts
+    if isinstance(old, pl.LazyFrame):
+        kept = old.filter(pl.col("date") < since).collect()
+    else:  # sorted by day: the rows before ``since`` are a prefix, sliced without a copy
+        kept = old.slice(0, int(old["date"].search_sorted(since, side="left")))
+    try:
+        fresh_rollup = _fetched(url, table, since=since, levels=levels_of(kept))
+    except NewLevel:
+        return None
+    fresh, signals = fresh_rollup.facts, fresh_rollup.signals
+    facts = concat_facts(kept, fresh)
+    signals = pl.concat([previous.signals.filter(pl.col("day") < since), signals]).sort(list(SIGNAL_KEYS))
+    return Rollup(facts=facts, signals=signals)
 
 
 def side_tables(url: str) -> dict[str, pl.DataFrame | None]:
@@ -326,11 +441,15 @@ def source_fingerprint(data: str | Path) -> Any:
 
 
 _lock = threading.Lock()
-_cache: dict[str, tuple[Any, Dataset]] = {}
+_cache: dict[str, tuple[Any, Dataset, PostgresState | None]] = {}
 
 
 def load_source_cached(data: str | Path) -> Dataset:
-    """:func:`load_source` shared by the process's sessions; loaded again when the fingerprint moves."""
+    """:func:`load_source` shared by the process's sessions; loaded again when the fingerprint moves.
+
+    A database is reloaded incrementally by day (:func:`_load_postgres`): only the days from
+    the first one whose rows changed are computed again.
+    """
     if not is_database_url(data) and not is_rollup_dir(data):
         from tspanel.source import load_dataset_cached
 
@@ -344,8 +463,12 @@ def load_source_cached(data: str | Path) -> Dataset:
         hit = _cache.get(key)
         if hit is not None and hit[0] == fingerprint:
             return hit[1]
-        dataset = load_source(data)
-        _cache[key] = (fingerprint, dataset)
+        state = None
+        if is_database_url(data):
+            dataset, state = _load_postgres(str(data), previous=None if hit is None else hit[2])
+        else:
+            dataset = load_source(data)
+        _cache[key] = (fingerprint, dataset, state)
         return dataset
 
 
