@@ -502,11 +502,17 @@ def table(results: list[dict[str, Any]]) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     clicks = results[0]["summary"]["n_clicks"] if results else 0
     lines.append("")
+    loads = [x for r in results for x in r.get("load_avg", [])]
+    where = (
+        f"1-minute load average {min(loads):.1f}-{max(loads):.1f} at the start and end of each size "
+        "(the benchmark's own server and browser included; an idle machine is about 0)"
+        if loads
+        else "load average not recorded"
+    )
     lines.append(
         f"Measured {stamp} with `python bench/latency.py` ({clicks} actions per size that changed the filters; "
-        "resets are in the message and CPU columns, not in the click percentiles), on the 2-core machine "
-        "**while it was shared with other engineers' builds and tests**: treat the figures as upper bounds "
-        "with wide error bars."
+        f"resets are in the message and CPU columns, not in the click percentiles), on the 2-core machine; {where}. "
+        "Above a load of about 2, other work shares the cores: read the times as upper bounds."
     )
     return "\n".join(lines) + "\n"
 
@@ -547,9 +553,10 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tspanel-latency-") as tmp:
             for size in sizes:
                 data = dataset_for(size, args.data_dir)
-                results.append(
-                    measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens)
-                )
+                load_before = os.getloadavg()[0]
+                result = measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens)
+                result["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                results.append(result)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     report = table(results)

@@ -11,7 +11,8 @@ With two sizes the table ends with a linear fit per engine, wall = fixed + N / t
 fixed part (process, JVM and plan start) and the per-row part, which is what a cluster divides.
 
     python bench/rollup.py                                  # 200k and 1M flags, polars and spark
-    python bench/rollup.py --flags 10000000 100000000 --data-dir /tmp/rollup-bench --json out.json
+    python bench/rollup.py --flags 10000000 100000000 --data-dir /tmp/rollup-bench --json out.json \
+        --spark-conf spark.driver.memory=6g
     python bench/rollup.py --flags 1000000 --engines polars --polars-engine in-memory
     python bench/rollup.py --compare DIR/rollup-polars-100000000 DIR/rollup-spark-100000000
 
@@ -91,7 +92,7 @@ def run_rollup(engine: str, world: Path, out: Path, args: argparse.Namespace) ->
         shutil.rmtree(out)
     cmd = tspanel("rollup", "--engine", engine, str(world), str(out))
     if engine == "spark":
-        cmd[4:4] = ["--master", args.master]
+        cmd[4:4] = ["--master", args.master, *(x for kv in args.spark_conf for x in ("--conf", kv))]
     else:
         cmd[4:4] = ["--polars-engine", args.polars_engine]
     load_before = os.getloadavg()[0]
@@ -209,6 +210,13 @@ def main() -> None:
     parser.add_argument("--flags", type=int, nargs="+", default=[200_000, 1_000_000], metavar="N", help="world sizes")
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--master", default="local[2]", help="Spark master (default: local[2])")
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to tspanel rollup --conf (repeatable; e.g. spark.driver.memory=6g for 100M flags)",
+    )
     parser.add_argument(
         "--polars-engine",
         choices=("streaming", "in-memory"),
