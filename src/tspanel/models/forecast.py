@@ -104,7 +104,8 @@ def _hw_grid(
     y: np.ndarray, first: np.ndarray, level0: float, trend0: float, grid: np.ndarray, phi: float
 ) -> np.ndarray:
     """`_hw_loop`'s sse for each row (alpha, beta, gamma) of `grid`: the same float operations in the
-    same order (tests/test_forecast.py compares the two)."""
+    same order (tests/test_forecast.py compares the two). The recursion is repeated here, not
+    called: `jit` compiles lazily, and numba cannot call the uncompiled wrapper of `_hw_loop`."""
     out = np.empty(len(grid))
     season = np.empty(len(y))
     for g in range(len(grid)):

@@ -180,17 +180,23 @@ def table_columns(conn: Any, table: str) -> list[str]:
     return list(column_types(conn, table))
 
 
+def _contract_columns(conn: Any, uri: str, table: str) -> list[str]:
+    """The table's columns, after checking it exists and has the contract's required ones."""
+    columns = table_columns(conn, table)
+    if not columns:
+        raise TspanelError(f"PostgreSQL at {mask_uri(uri)} has no table {table!r}; load one or pass --table")
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise TspanelError(f"table {table!r} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+    return columns
+
+
 def rollup_postgres(uri: str, table: str = "flags", progress: Progress | None = None) -> Rollup:
     """The rollup computed inside PostgreSQL; only the grouped rows cross the wire (as Arrow)."""
     table = _check_table(table)
     conn = connect_postgres(uri)
     try:
-        columns = table_columns(conn, table)
-        if not columns:
-            raise TspanelError(f"PostgreSQL at {mask_uri(uri)} has no table {table!r}; load one or pass --table")
-        missing = [c for c in REQUIRED if c not in columns]
-        if missing:
-            raise TspanelError(f"table {table!r} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        columns = _contract_columns(conn, uri, table)
         from adbc_driver_manager.dbapi import Error
 
         frames = []
@@ -225,12 +231,7 @@ def serving_rollup_postgres(
     table = _check_table(table)
     conn = connect_postgres(uri)
     try:
-        columns = table_columns(conn, table)
-        if not columns:
-            raise TspanelError(f"PostgreSQL at {mask_uri(uri)} has no table {table!r}; load one or pass --table")
-        missing = [c for c in REQUIRED if c not in columns]
-        if missing:
-            raise TspanelError(f"table {table!r} lacks the required column(s) {', '.join(missing)} (docs/data.md)")
+        columns = _contract_columns(conn, uri, table)
         source = table if since is None else f"(SELECT * FROM {table} WHERE date >= DATE '{since.isoformat()}') AS days"
         if progress:
             progress(f"PostgreSQL: computing the signals rollup of {table}")
