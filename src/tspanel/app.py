@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import logging
 import os
 from functools import partial
@@ -26,6 +25,17 @@ pn.extension(notifications=False)
 
 _last_good: dict[str, Any] = {}
 """The last dataset each path loaded: at most one per data directory served (issue 18)."""
+_live: dict[str, int] = {"sessions": 0}
+"""Sessions of this process open now (the collector freezes only with none open)."""
+
+
+def _keep_good(key: str, dataset: Any) -> None:
+    """Remember ``dataset`` as ``key``'s last good data; a replaced one is thawed so it can be freed."""
+    from tspanel.serving import memory
+
+    if _last_good.get(key) not in (None, dataset):
+        memory.thaw()
+    _last_good[key] = dataset
 
 
 def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
@@ -52,7 +62,7 @@ def shared_dataset(path: str | os.PathLike[str] | None = None) -> Any:
             raise
         _log.warning("re-checking the data at %s failed (%s); serving the data loaded before", key, exc)
         return good
-    _last_good[key] = dataset
+    _keep_good(key, dataset)
     return dataset
 
 
@@ -72,6 +82,7 @@ def create_app(dataset: Any = None, watcher: Any = None) -> Any:
     session = DashboardSession(dataset, query=query)
     if in_server_session():
         _unbind_busy(session.page)
+        _live["sessions"] += 1
         pn.state.on_session_destroyed(partial(_release_session, session.page))
         _add_logout(session.page)
         if watcher is not None:
@@ -99,7 +110,7 @@ def watch_dataset(path: str, interval: float) -> Any:
             dataset = sources.load_source_cached(key)
         except OSError as exc:  # unreadable files: the same, not a traceback in the log
             raise TspanelError(f"{label}: cannot read the data ({exc.strerror or exc})") from None
-        _last_good[key] = dataset
+        _keep_good(key, dataset)
         return dataset
 
     def fingerprint(_resolved: Any) -> Any:
@@ -153,6 +164,7 @@ def _release_session(page: Any, _context: Any) -> None:
     import holoviews as hv
 
     _unbind_busy(page)
+    _live["sessions"] = max(0, _live["sessions"] - 1)
     for cache in hv.Store._lookup_cache.values():
         cache.clear()
     loop = asyncio.get_event_loop()
@@ -167,9 +179,12 @@ def _return_freed_memory() -> None:
     long-lived objects runs rarely in a server holding millions of them, and closed
     sessions would pile up. glibc's allocator then keeps the freed blocks in per-thread
     arenas (refreshes run on worker threads); ``malloc_trim`` hands them back. Elsewhere
-    than glibc it is absent and only the collection is done.
+    than glibc it is absent and only the collection is done. Under `tspanel serve` the
+    collection skips the process's long-lived objects (tspanel.serving.memory.collect_closed).
     """
-    gc.collect()
+    from tspanel.serving import memory
+
+    memory.collect_closed(_live["sessions"])
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.malloc_trim(0)

@@ -361,6 +361,9 @@ def run(args: argparse.Namespace) -> int:
         print("tspanel: press Ctrl+C to stop", flush=True)
         if args.show:
             server.io_loop.add_callback(server.show, "/")
+    from tspanel.serving import memory
+
+    memory.enable_freezing()  # the data, libraries and caches out of every later collection's walk
     try:
         server.start()
         server.io_loop.start()

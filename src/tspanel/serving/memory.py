@@ -1,4 +1,5 @@
-"""On SIGUSR1, append a memory report of this server process to $TSPANEL_MEMORY_REPORT (diagnosis).
+"""A server process's memory: collections after closed sessions, handing memory back, and on
+SIGUSR1 a memory report appended to $TSPANEL_MEMORY_REPORT (diagnosis).
 
 Why: finding what a long-running server keeps after its sessions closed needs a look from
 inside the process, between bursts of load (bench/bursts.py sends the signal). The report is
@@ -19,6 +20,11 @@ import tracemalloc
 from typing import Any
 
 REPORT_ENV = "TSPANEL_MEMORY_REPORT"
+REFREEZE_SECONDS = 600.0
+"""At most this often, and only with no session open, the frozen set is rebuilt (see collect_closed)."""
+
+_freezing: dict[str, float] = {}
+"""``enabled`` once `tspanel serve` turned freezing on; ``at``: monotonic time of the last freeze."""
 
 
 def _name(cls: type) -> str:
@@ -81,3 +87,55 @@ def return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def enable_freezing() -> None:
+    """Freeze what the server holds now, and let :func:`collect_closed` keep doing so (`tspanel serve`).
+
+    Why: a server holds a few hundred thousand long-lived objects (libraries, the data, caches:
+    about 350,000 at 1M flags), and the full collection after every closed session walked them
+    all: 0.3-0.5 s with the event loop blocked, landing in the middle of the next page's open.
+    ``gc.freeze`` puts them out of the collector's sight, so that collection walks only what the
+    sessions made (0.05-0.1 s, docs/performance.md). Off unless called: a process embedding the
+    app (tests, notebooks) keeps Python's usual collector.
+    """
+    _freezing["enabled"] = 1.0
+    _freeze_survivors()
+
+
+def disable_freezing() -> None:
+    """Back to Python's usual collector (everything frozen becomes collectable again)."""
+    _freezing.clear()
+    gc.unfreeze()
+
+
+def thaw() -> None:
+    """Let the collector see the frozen objects again until the next freeze.
+
+    Called when the data is replaced: the old copy was frozen, and if it sits in a reference
+    cycle only a collection that sees it can free it.
+    """
+    if _freezing:
+        gc.unfreeze()
+        _freezing.pop("at", None)
+
+
+def _freeze_survivors() -> None:
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    _freezing["at"] = time.monotonic()
+
+
+def collect_closed(live_sessions: int, every: float = REFREEZE_SECONDS) -> None:
+    """The collection after a session closed: frees the session (a web of reference cycles).
+
+    With freezing on, and no session open, the frozen set is rebuilt when it is older than
+    ``every`` seconds or was thawed: a full collection first, so that long-lived objects that
+    died meanwhile (replaced caches) are freed, then everything left is the process's own.
+    A session's objects are never frozen: they are only frozen while no session is open.
+    """
+    if _freezing and live_sessions == 0 and time.monotonic() - _freezing.get("at", -float("inf")) > every:
+        _freeze_survivors()
+    else:
+        gc.collect()
