@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         "--files", action="store_true", help="serve the generated files instead (the same measurement, for comparison)"
     )
     args = parser.parse_args(argv)
+    if args.rollup_dir is not None:
+        args.no_load = True  # the rollup directory is served; the database is not touched
     data = None
     if args.flags and not args.no_load:
         args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     result["server_rss_last_mb"] = rss[-1] if rss else None
     summary = {
         "source": result["data"],
-        "flags": args.flags or 42255,
+        "flags": None if args.rollup_dir else args.flags or 42255,  # a rollup directory: its own size
         "load_db_s": round(load_s, 1),
         "server_start_s": round(starts[0], 1) if starts else None,
         "open_cold_s": round(result["open_cold_s"], 2),
