@@ -51,6 +51,12 @@ def in_server_session() -> bool:
     return doc is not None and doc.session_context is not None
 
 
+# The loading overlays appear only when a refresh takes longer than this: a quick refresh then
+# reaches the browser as one batch, without a round of overlay-on / overlay-off messages and the
+# re-layout they cost (measured: bench/latency.py, docs/performance.md).
+LOADING_DELAY_SECONDS = 0.4
+
+
 def run_off_loop(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
     """``done(work())``: the work on a worker thread in a server, ``done`` back on the session's loop.
 

@@ -9,6 +9,7 @@ in CSV).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import threading
@@ -22,7 +23,7 @@ from panel.viewable import Viewer
 from tspanel.errors import TspanelError
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.models.flags import FlagsTable, Page
-from tspanel.ui.charts import run_off_loop
+from tspanel.ui.charts import LOADING_DELAY_SECONDS, in_server_session, run_off_loop
 from tspanel.ui.text import esc, fmt_count
 
 LOG = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class FlagsPanel(Viewer):
         self.model = FlagsTable(dataset, Filters(), page_size=PAGE_SIZE)
         self._lock = threading.Lock()  # the model is updated and queried on worker threads
         self._generation = 0
+        self._shown = 0  # the generation whose page (or message) is on screen
         self._quiet = False
         self.page: Page | None = None
         columns = self.model.shown_columns()
@@ -259,12 +261,31 @@ class FlagsPanel(Viewer):
         self._generation += 1
         generation = self._generation
         settings = self._settings(page)
-        self._layout.loading = True
+        self._loading_later(generation)
         run_off_loop(lambda: self.compute(settings), lambda result: self._apply(generation, result))
+
+    def _loading_later(self, generation: int) -> None:
+        """The loading overlay, only if this page is still not shown after LOADING_DELAY_SECONDS.
+
+        Why not at once: a quick page then reaches the browser without an overlay-on/overlay-off
+        round, and an overlay set in the tick that first puts the panel in the page could stay
+        in the browser after the server cleared it (tests/ui/test_hostile_data.py saw a spinner
+        left over a shown table, on a server with nothing left to do, about one run in three).
+        """
+        if not in_server_session():
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(LOADING_DELAY_SECONDS)
+            if generation == self._generation and self._shown < generation:
+                self._layout.loading = True
+
+        pn.state.execute(later)
 
     def _apply(self, generation: int, result: Page | str | None) -> None:
         if generation != self._generation:
             return
+        self._shown = generation
         self._layout.loading = False
         if not isinstance(result, Page):
             self.error.object = f'<div class="ts-flags-error">{esc(result or "The flags could not be read.")}</div>'

@@ -34,7 +34,7 @@ from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
 from tspanel.ui.attention import AttentionStrip
-from tspanel.ui.charts import in_server_session, run_off_loop
+from tspanel.ui.charts import LOADING_DELAY_SECONDS, in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
 from tspanel.ui.flags import FlagsPanel
@@ -59,10 +59,6 @@ from tspanel.vocab import dataset_label
 
 LOG = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.05  # coalesces a burst of changes (a dragged slider); a click waits no longer
-# The loading overlays appear only when a refresh takes longer than this: a quick refresh then
-# reaches the browser as one batch, without a round of overlay-on / overlay-off messages and the
-# re-layout they cost (measured: bench/latency.py, docs/performance.md).
-LOADING_DELAY_SECONDS = 0.4
 TITLE = "Trust & Safety Operations"
 TAB_NAMES: tuple[str, ...] = (
     "Flag Volume & Trends",
