@@ -9,7 +9,6 @@ gets its own Filters, Dashboard and views.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 from functools import partial
@@ -185,11 +184,7 @@ def _return_freed_memory() -> None:
     from tspanel.serving import memory
 
     memory.collect_closed(_live["sessions"])
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    memory.hand_back()
 
 
 if __name__.startswith("bokeh_app"):  # `panel serve src/tspanel/app.py`

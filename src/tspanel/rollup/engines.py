@@ -53,7 +53,7 @@ class Rollup:
     signals: pl.DataFrame
 
 
-def _cast(frame: pl.DataFrame, schema: pl.Schema, keys: tuple[str, ...] | None) -> pl.DataFrame:
+def conform(frame: pl.DataFrame, schema: pl.Schema, keys: tuple[str, ...] | None) -> pl.DataFrame:
     """``frame`` in ``schema``'s types, sorted by ``keys`` (None or empty: left in its order)."""
     exprs = []
     for name, dtype in schema.items():
@@ -70,8 +70,8 @@ def _cast(frame: pl.DataFrame, schema: pl.Schema, keys: tuple[str, ...] | None) 
 def normalise(facts: pl.DataFrame, signals: pl.DataFrame) -> Rollup:
     """Each engine's result in one schema and one row order (by every key)."""
     return Rollup(
-        facts=_cast(facts, FACT_SCHEMA, spec.FACT_KEYS),
-        signals=_cast(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS),
+        facts=conform(facts, FACT_SCHEMA, spec.FACT_KEYS),
+        signals=conform(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS),
     )
 
 
@@ -136,8 +136,8 @@ def rollup_polars(
             [ctx.execute(facts_sql), ctx.execute(signals_sql)],
             engine=engine,  # type: ignore[arg-type]
         )
-        facts.append(_cast(part_facts, FACT_SCHEMA, ()))
-        signals.append(_cast(part_signals, SIGNAL_SCHEMA, ()))
+        facts.append(conform(part_facts, FACT_SCHEMA, ()))
+        signals.append(conform(part_signals, SIGNAL_SCHEMA, ()))
     return normalise(pl.concat(facts), pl.concat(signals))
 
 
@@ -235,7 +235,7 @@ def serving_rollup_postgres(
         source = table if since is None else f"(SELECT * FROM {table} WHERE date >= DATE '{since.isoformat()}') AS days"
         if progress:
             progress(f"PostgreSQL: computing the signals rollup of {table}")
-        signals = _cast(_fetch(conn, spec.signals_sql(columns, source), table), SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
+        signals = conform(_fetch(conn, spec.signals_sql(columns, source), table), SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
     except BaseException:
         conn.close()
         raise
@@ -292,7 +292,7 @@ def _fact_batches(conn: Any, columns: Collection[str], table: str, source: str) 
                 for batch in reader:
                     frame = pl.from_arrow(batch)
                     assert isinstance(frame, pl.DataFrame)
-                    yield _cast(frame, FACT_SCHEMA, None)
+                    yield conform(frame, FACT_SCHEMA, None)
             except Error as exc:
                 raise TspanelError(
                     f"PostgreSQL could not compute the rollup of {table!r}: {_first_line(exc)}"
@@ -443,7 +443,7 @@ def write_facts_spark(session: Any, path: Path | str, target: Path, progress: Pr
         if progress:
             progress(f"Spark: computing the signals rollup of {path}")
         signals = _to_polars(session.sql(spec.transpile(spec.signals_sql(columns, "tspanel_flags"), "spark")))
-    return _cast(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
+    return conform(signals, SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
 
 
 # --- shared -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tspanel.rollup.engines import (
     SIGNAL_SCHEMA,
     Progress,
     Rollup,
-    _cast,
+    conform,
     normalise,
     write_facts_spark,
 )
@@ -120,7 +120,7 @@ def read_rollup(out: Path) -> Rollup:
 
 def read_signals(out: Path) -> pl.DataFrame:
     """The signals table of a rollup directory, normalised (small: day x category)."""
-    return _cast(pl.read_parquet(out / "signals.parquet"), SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
+    return conform(pl.read_parquet(out / "signals.parquet"), SIGNAL_SCHEMA, spec.SIGNAL_KEYS)
 
 
 def fact_batches(out: Path, rows: int = 500_000) -> Iterator[pl.DataFrame]:
@@ -132,4 +132,4 @@ def fact_batches(out: Path, rows: int = 500_000) -> Iterator[pl.DataFrame]:
         for batch in parquet.iter_batches(batch_size=rows):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            yield _cast(frame, FACT_SCHEMA, None)
+            yield conform(frame, FACT_SCHEMA, None)

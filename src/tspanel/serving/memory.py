@@ -11,10 +11,13 @@ variable is set; it names a file the operator chose, and holds no data values.
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
 import gc
 import json
 import os
 import signal
+import sys
 import time
 import tracemalloc
 from typing import Any
@@ -23,8 +26,16 @@ REPORT_ENV = "TSPANEL_MEMORY_REPORT"
 REFREEZE_SECONDS = 600.0
 """At most this often, and only with no session open, the frozen set is rebuilt (see collect_closed)."""
 
-_freezing: dict[str, float] = {}
-"""``enabled`` once `tspanel serve` turned freezing on; ``at``: monotonic time of the last freeze."""
+
+
+class _Freezing:
+    """Whether `tspanel serve` turned freezing on, and when the frozen set was last built."""
+
+    enabled = False
+    at: float | None = None  # monotonic time; None: thawed (or never frozen)
+
+
+_freezing = _Freezing()
 
 
 def _name(cls: type) -> str:
@@ -71,22 +82,21 @@ def return_freed_memory() -> None:
 
     Why: reading a rollup passes every batch through Arrow; pyarrow's own pool (mimalloc or
     jemalloc) and glibc's arenas keep what was freed, so a server that read a 10M-flag rollup
-    held ~300 MB more than it used (docs/rollup.md, "Serving memory"). ``release_unused``
-    and ``malloc_trim`` hand it back; each is skipped where absent.
+    held ~300 MB more than it used (docs/rollup.md, "Serving memory").
     """
     gc.collect()
-    import sys
+    hand_back()
 
+
+def hand_back() -> None:
+    """Freed memory back to the operating system: pyarrow's pool (``release_unused``, when
+    pyarrow is loaded) and glibc's arenas (``malloc_trim``); each is skipped where absent."""
     if "pyarrow" in sys.modules:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
-    try:
-        import ctypes
-
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def enable_freezing() -> None:
@@ -99,13 +109,13 @@ def enable_freezing() -> None:
     sessions made (0.05-0.1 s, docs/performance.md). Off unless called: a process embedding the
     app (tests, notebooks) keeps Python's usual collector.
     """
-    _freezing["enabled"] = 1.0
+    _freezing.enabled = True
     _freeze_survivors()
 
 
 def disable_freezing() -> None:
     """Back to Python's usual collector (everything frozen becomes collectable again)."""
-    _freezing.clear()
+    _freezing.enabled, _freezing.at = False, None
     gc.unfreeze()
 
 
@@ -115,16 +125,16 @@ def thaw() -> None:
     Called when the data is replaced: the old copy was frozen, and if it sits in a reference
     cycle only a collection that sees it can free it.
     """
-    if _freezing:
+    if _freezing.enabled:
         gc.unfreeze()
-        _freezing.pop("at", None)
+        _freezing.at = None
 
 
 def _freeze_survivors() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-    _freezing["at"] = time.monotonic()
+    _freezing.at = time.monotonic()
 
 
 def collect_closed(live_sessions: int, every: float = REFREEZE_SECONDS) -> None:
@@ -135,7 +145,8 @@ def collect_closed(live_sessions: int, every: float = REFREEZE_SECONDS) -> None:
     died meanwhile (replaced caches) are freed, then everything left is the process's own.
     A session's objects are never frozen: they are only frozen while no session is open.
     """
-    if _freezing and live_sessions == 0 and time.monotonic() - _freezing.get("at", -float("inf")) > every:
+    stale = _freezing.at is None or time.monotonic() - _freezing.at > every
+    if _freezing.enabled and live_sessions == 0 and stale:
         _freeze_survivors()
     else:
         gc.collect()

@@ -57,6 +57,20 @@ def in_server_session() -> bool:
 LOADING_DELAY_SECONDS = 0.4
 
 
+def when_slow(still_waiting: Callable[[], bool], show: Callable[[], None]) -> None:
+    """``show()`` (a loading overlay) if ``still_waiting()`` after LOADING_DELAY_SECONDS; in a
+    server session only (elsewhere the work has finished before this returns)."""
+    if not in_server_session():
+        return
+
+    async def later() -> None:
+        await asyncio.sleep(LOADING_DELAY_SECONDS)
+        if still_waiting():
+            show()
+
+    pn.state.execute(later)
+
+
 def run_off_loop(work: Callable[[], Any], done: Callable[[Any], None]) -> None:
     """``done(work())``: the work on a worker thread in a server, ``done`` back on the session's loop.
 

@@ -9,7 +9,6 @@ in CSV).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import threading
@@ -23,7 +22,7 @@ from panel.viewable import Viewer
 from tspanel.errors import TspanelError
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.models.flags import FlagsTable, Page
-from tspanel.ui.charts import LOADING_DELAY_SECONDS, in_server_session, run_off_loop
+from tspanel.ui.charts import run_off_loop, when_slow
 from tspanel.ui.text import esc, fmt_count
 
 LOG = logging.getLogger(__name__)
@@ -272,15 +271,11 @@ class FlagsPanel(Viewer):
         in the browser after the server cleared it (tests/ui/test_hostile_data.py saw a spinner
         left over a shown table, on a server with nothing left to do, about one run in three).
         """
-        if not in_server_session():
-            return
 
-        async def later() -> None:
-            await asyncio.sleep(LOADING_DELAY_SECONDS)
-            if generation == self._generation and self._shown < generation:
-                self._layout.loading = True
+        def waiting() -> bool:
+            return generation == self._generation and self._shown < generation
 
-        pn.state.execute(later)
+        when_slow(waiting, lambda: setattr(self._layout, "loading", True))
 
     def _apply(self, generation: int, result: Page | str | None) -> None:
         if generation != self._generation:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from tspanel.models.dashboard import Dashboard
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.attacks import attacks_tab
 from tspanel.ui.attention import AttentionStrip
-from tspanel.ui.charts import LOADING_DELAY_SECONDS, in_server_session, run_off_loop
+from tspanel.ui.charts import in_server_session, run_off_loop, when_slow
 from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
 from tspanel.ui.flags import FlagsPanel
@@ -294,11 +293,6 @@ class DashboardSession(Viewer):
         ticket = self._tickets
         self._unapplied.add(ticket)
 
-        async def loading_later() -> None:
-            await asyncio.sleep(LOADING_DELAY_SECONDS)
-            if ticket in self._unapplied and generation == self._generation:
-                self._set_loading(domains, True)
-
         async def refresh_later() -> None:
             try:
                 if debounce:
@@ -320,7 +314,10 @@ class DashboardSession(Viewer):
             else:
                 self._unapplied.discard(ticket)
 
-        pn.state.execute(loading_later)
+        when_slow(
+            lambda: ticket in self._unapplied and generation == self._generation,
+            lambda: self._set_loading(domains, True),
+        )
         pn.state.execute(refresh_later)
 
     def _set_loading(self, domains: Collection[str], value: bool) -> None:
@@ -379,25 +376,17 @@ class DashboardSession(Viewer):
 
         return work
 
-    def _refresh_attention(self, debounce: bool = False) -> None:
-        """The attention items of the current filters, computed off the event loop (newest wins)."""
+    def _refresh_attention(self) -> None:
+        """The attention items of the current filters, off the event loop (newest wins): at open
+        (a filter change brings its items with its refresh's batch)."""
         self._attention_generation += 1
         generation = self._attention_generation
-        filters = self.filters.derive()
-        dataset = self.dataset
-
-        def work() -> list[AttentionItem] | None:
-            if debounce and in_server_session():
-                time.sleep(DEBOUNCE_SECONDS)
-            if generation != self._attention_generation:
-                return None
-            return AttentionModel(dataset, filters).items()
 
         def done(items: list[AttentionItem] | None) -> None:
             if generation == self._attention_generation and items is not None:
                 self.attention.update(items)
 
-        run_off_loop(work, done)
+        run_off_loop(self._attention_items(self.filters.derive()), done)
 
     def _show_notice(self, selected: int) -> None:
         """One page-level message: nothing matches (with a way back), or a single selected day."""
