@@ -16,10 +16,16 @@ brush (a drag across the daily-volume chart); every fourth action resets the fil
 
 What is measured, in the browser's own clock (performance.now()):
 
-* page open: from navigation start to settled;
+* page open: from navigation start to settled, and not before BokehJS has rendered every view
+  of the page (its ``document_ready`` event, sent once all the page's views have finished);
 * click to settled: from the mouse action to settled;
-* settled: no loading overlay in the document, and no websocket message for ``--quiet``
-  seconds; the time is that of the last message received (the quiet wait is not counted);
+* settled: no loading overlay in the document, and no websocket message either way for
+  ``--quiet`` seconds; the time is that of the browser's first frame painted after the last
+  message received or sent (a plot sends its new size after a re-layout; the quiet wait is not
+  counted). Before 2026-12-02 it was the time of the last message received, and a page open
+  could count as settled during a pause of more than ``--quiet`` between two charts' renders:
+  page opens read 1-2 s short, clicks up to ~0.5 s short (the re-layout after the last message);
+  and a brush's clock started before the drag instead of at the release;
 * messages per click: Bokeh protocol messages received between the action and settled (each
   is a header, a metadata and a content frame plus one frame per binary array), and the raw
   websocket frames received and sent;
@@ -60,17 +66,35 @@ VIEWPORT = {"width": 1440, "height": 1100}
 FRAME_COUNTER_JS = """
 (() => {
   const Native = window.WebSocket;
-  window.__ts = {received: [], messages: 0, sent: 0};
+  window.__ts = {received: [], messages: 0, sent: 0, lastSent: 0, painted: 0, ready: 0};
+  // The first frame after a message: BokehJS applies the message in this task and paints in
+  // the next animation frame; a timeout queued from that frame runs once it is painted.
+  const painted = () => requestAnimationFrame(() => setTimeout(() => {
+    window.__ts.painted = Math.max(window.__ts.painted, performance.now());
+  }, 0));
   window.WebSocket = function (...args) {
     const ws = new Native(...args);
     ws.addEventListener("message", (event) => {
       window.__ts.received.push(performance.now());
+      painted();
       // A Bokeh message is a header frame, a metadata frame, a content frame and one frame per
       // binary buffer (array): count the headers to count messages.
       if (typeof event.data === "string" && event.data.includes('"msgtype"')) window.__ts.messages += 1;
     });
     const send = ws.send.bind(ws);
-    ws.send = (data) => { window.__ts.sent += 1; return send(data); };
+    ws.send = (data) => {
+      window.__ts.sent += 1;
+      // What the browser sends on its own after a change (a plot's new size after a re-layout)
+      // is part of the change: settled waits for it too.
+      window.__ts.lastSent = performance.now();
+      painted();
+      // BokehJS sends document_ready once every view of the page has rendered.
+      if (typeof data === "string" && data.includes('"document_ready"') && !window.__ts.ready) {
+        window.__ts.ready = performance.now();
+        painted();
+      }
+      return send(data);
+    };
     return ws;
   };
   window.WebSocket.prototype = Native.prototype;
@@ -89,8 +113,9 @@ STATE_JS = """
   }
   return {now: performance.now(), frames: window.__ts.received.length, sent: window.__ts.sent,
           messages: window.__ts.messages,
-          last: window.__ts.received.length ? window.__ts.received[window.__ts.received.length - 1] : 0,
-          loading};
+          last: Math.max(window.__ts.painted, window.__ts.lastSent,
+                         window.__ts.received.length ? window.__ts.received[window.__ts.received.length - 1] : 0),
+          ready: window.__ts.ready, loading};
 }
 """
 
@@ -180,12 +205,18 @@ def cpu_seconds(process: Any) -> float:
 # --------------------------------------------------------------------------- the browser side
 
 
-def settle(page: Any, since: float, quiet: float) -> dict[str, Any]:
-    """Wait until nothing is loading and no message came for ``quiet`` s; when did it settle (browser ms)."""
+def settle(page: Any, since: float, quiet: float, *, rendered: bool = False) -> dict[str, Any]:
+    """Wait until nothing is loading and no message came for ``quiet`` s; when did it settle (browser ms).
+
+    ``rendered``: also wait for BokehJS's document_ready (a page open: every view rendered).
+    """
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while time.monotonic() < deadline:
         state = page.evaluate(STATE_JS)
         last = max(state["last"], since)
+        if rendered and not state["ready"]:
+            page.wait_for_timeout(50)
+            continue
         if state["loading"] == 0 and state["now"] - last >= quiet * 1000:
             return {"at": last, **state}
         page.wait_for_timeout(50)
@@ -234,10 +265,10 @@ def brush(page: Any, step: int, mark: Any) -> str:
     y = box["top"] + box["height"] / 2
     x0, x1 = box["left"] + box["width"] * start, box["left"] + box["width"] * end
     page.mouse.move(x0, y)
-    mark()
     page.mouse.down()
     for i in range(1, 11):
         page.mouse.move(x0 + (x1 - x0) * i / 10, y)
+    mark()  # a brush is done when the button is released; the drag before is the user's motion
     page.mouse.up()
     return f"brush: {start:.0%}-{end:.0%} of the daily chart"
 
@@ -278,7 +309,7 @@ def measure_size(
                     page.goto(url, timeout=SETTLE_TIMEOUT * 1000)
                     page.wait_for_selector("[data-kpi]", timeout=SETTLE_TIMEOUT * 1000)
                     cards = page.evaluate("() => performance.now()") / 1000
-                    state = settle(page, 0.0, quiet)
+                    state = settle(page, 0.0, quiet, rendered=True)
                     one = {
                         "cards_s": cards,
                         "s": state["at"] / 1000,

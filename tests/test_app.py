@@ -89,6 +89,22 @@ def test_session_shows_the_hand_counted_kpis(dataset):
     assert html.count("vs previous 7 days") == 5 and html.count("no comparison (no value)") == 1
 
 
+def test_charts_draw_on_a_2d_canvas_in_plain_cards(dataset):
+    """WebGL (HoloViews' default) and a React card per chart made page opens ~2 s slower in Chromium."""
+    from bokeh.document import Document
+    from bokeh.models import Plot
+    from panel_material_ui import Paper
+
+    session = DashboardSession(dataset)
+    root = session.page.get_root(Document())
+    plots = [m for m in root.references() if isinstance(m, Plot)]
+    assert len(plots) == 6  # the landing tab's charts
+    assert {p.output_backend for p in plots} == {"canvas"}
+    assert session.views["volume"].cards and not any(
+        isinstance(card._card, Paper) for card in session.views["volume"].cards
+    )
+
+
 def test_the_period_selector_and_one_note_when_nothing_compares(dataset):
     session = DashboardSession(dataset)
     session.kpis.period.value = "custom"  # the selected dates: all 14 days, with no 14 days before them

@@ -23,7 +23,6 @@ import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
-import panel_material_ui as pmu
 import polars as pl
 from panel.viewable import Viewer
 
@@ -42,6 +41,28 @@ CARD_CSS = """
 .ts-hint { font-size: 11.5px; opacity: .6; font-style: italic; }
 .ts-reason { padding: 28px 16px; text-align: center; opacity: .75; font-size: 13.5px;
   border: 1px dashed rgba(127,127,127,.4); border-radius: 8px; margin: 6px; }
+"""
+
+
+# The look of panel-material-ui's Paper (elevation 1) on the page's surface colour, which the
+# Material theme sets for light and dark mode alike.
+CARD_STYLES = {
+    "padding": "8px 8px 4px 8px",
+    "border-radius": "10px",
+    "background": "var(--panel-surface-color, #fff)",
+    "color": "var(--panel-on-surface-color, rgba(0, 0, 0, 0.87))",
+    "box-shadow": "0 2px 1px -1px rgba(0,0,0,.2), 0 1px 1px 0 rgba(0,0,0,.14), 0 1px 3px 0 rgba(0,0,0,.12)",
+}
+
+# A Material "text" button (the page's other buttons) on Panel's own FileDownload widget, over
+# Panel's bundled design (hence the specific selectors). No icon: Panel's icons come from a CDN.
+DOWNLOAD_CSS = """
+:host .bk-btn.bk-btn-default { background: transparent !important; border: none !important;
+  box-shadow: none !important; color: var(--panel-primary-color, #1976d2) !important;
+  font: 500 13px "Roboto", "Helvetica", "Arial", sans-serif !important; letter-spacing: .03em;
+  text-transform: uppercase; padding: 4px 6px !important; border-radius: 4px; min-height: 0 !important; }
+:host .bk-btn.bk-btn-default:hover { background: rgba(25, 118, 210, .06) !important; }
+:host .bk-btn.bk-btn-default[disabled] { color: rgba(127, 127, 127, .6) !important; }
 """
 
 
@@ -567,33 +588,31 @@ class ChartCard(Viewer):
         header: list[Any] = [self.title]
         self.download = None
         if download:
-            self.download = pmu.FileDownload(
+            self.download = pn.widgets.FileDownload(
                 callback=self._csv,
                 filename=f"tspanel-{key}.csv",
-                label="CSV",
-                icon="download",
-                size="small",
+                label="\u2193 CSV",
+                embed=False,
                 description=f"Download the data behind '{title}' as CSV",
                 css_classes=["ts-download"],
+                stylesheets=[DOWNLOAD_CSS],
                 margin=(0, 0),
-                width=84,
+                width=72,
                 align="start",
             )
-            # Set after construction: passing variant= to the constructor trips a spurious
-            # button_style deprecation warning in panel-material-ui 0.16.
-            self.download.variant = "text"
             header.append(self.download)
         parts: list[Any] = [pn.Row(*header, sizing_mode="stretch_width", margin=0), self.reason, self.body]
         if hint:
             parts.append(pn.pane.HTML(f'<div class="ts-hint">{esc(hint)}</div>', margin=(0, 8), stylesheets=[CARD_CSS]))
-        self._card = pmu.Paper(
+        # A plain Bokeh column drawn like the page's Material cards (pmu.Paper): a React card
+        # around each chart cost the browser ~1.3 s of a page open (docs/performance.md).
+        self._card = pn.Column(
             *parts,
-            elevation=1,
             sizing_mode="stretch_width",
             min_width=min_width,
             css_classes=["ts-chart", f"ts-chart-{key}"],
             margin=6,
-            styles={"padding": "8px 8px 4px 8px", "border-radius": "10px"},
+            styles=dict(CARD_STYLES),
         )
 
     def set_body(self, body: Any) -> None:

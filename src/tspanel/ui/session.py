@@ -43,7 +43,7 @@ from tspanel.ui.queue import QueueTab
 from tspanel.ui.selection import Selection
 from tspanel.ui.sidebar import ActiveFilters, FilterControls
 from tspanel.ui.text import esc, fmt_count
-from tspanel.ui.theme import install_page_theme
+from tspanel.ui.theme import draw_on_canvas, install_page_theme
 from tspanel.ui.url import (
     TABS,
     VIEW_KEYS,
@@ -91,6 +91,7 @@ class DashboardSession(Viewer):
 
     def __init__(self, dataset: Any, query: str | Mapping[str, Any] | None = None, **params: Any):
         install_page_theme()  # before any component picks up its design's Bokeh theme
+        draw_on_canvas()
         super().__init__(**params)
         self.dataset = dataset
         self.choices = choices_for(dataset)

@@ -178,6 +178,18 @@ PAGE_THEME_ATTRS: dict[str, dict[str, Any]] = {
 }
 
 
+def draw_on_canvas() -> None:
+    """Draw every chart on a 2D canvas, not WebGL (HoloViews' default since 1.19; idempotent).
+
+    The charts hold a few hundred aggregated points at most, where WebGL only adds its setup
+    and a copy of each frame onto the canvas: in Chromium a page open spent ~0.7 s of the
+    browser's CPU in it (docs/performance.md, "Page open in the browser").
+    """
+    import holoviews as hv
+
+    hv.renderer("bokeh").webgl = False
+
+
 def install_page_theme() -> None:
     """Make the values above the Bokeh theme of panel-material-ui's light pages (idempotent).
 
