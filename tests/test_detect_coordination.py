@@ -4,12 +4,14 @@ are seen from who posts and what they share, before its volume shows; quiet traf
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import numpy as np
 import polars as pl
 import pytest
 
-from tspanel.detect.coordination import available_signals, hourly_marks
+from tspanel.detect.coordination import available_signals, binomial_tail, hourly_marks
 from tspanel.detect.hourly import COORDINATION_COLUMNS, attack_starts, hourly_alerts, time_to_detect
 from tspanel.synth import WorldConfig, generate_world
 
@@ -132,3 +134,18 @@ def test_a_quiet_world_raises_no_hourly_alert() -> None:
     world = generate_world(WorldConfig(n_attacks=0, days=60))
     alerts = hourly_alerts(world.flags.lazy().select("category", "created_at", *COORDINATION_COLUMNS))
     assert alerts.height == 0
+
+
+def test_the_binomial_tail_is_the_probability_of_at_least_that_many_marked_flags():
+    # P(X >= 3), X ~ Binomial(10, 0.1): 1 - (0.3486784401 + 0.387420489 + 0.1937102445)
+    assert binomial_tail(3, 10, 0.1) == pytest.approx(0.0701908264, rel=1e-12)
+    assert binomial_tail(10, 10, 0.5) == pytest.approx(0.5**10, rel=1e-12)
+    assert binomial_tail(1, 4, 0.25) == pytest.approx(1 - 0.75**4, rel=1e-12)
+    assert binomial_tail(5, 4, 0.25) == 0.0  # more marked flags than flags: impossible
+
+
+def test_serving_the_dashboard_does_not_import_scipy_stats():
+    """scipy.stats held ~46 MB of the server's memory for one binomial tail (issue #17: RSS < 500 MB)."""
+    code = "import sys, tspanel.app, tspanel.ui.session; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
