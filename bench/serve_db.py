@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="postgresql:// URL of a database whose flags tables may be replaced")
     parser.add_argument("--flags", type=int, default=1_000_000, help="generated flags (0: the built-in world)")
     parser.add_argument("--clicks", type=int, default=6, help="filter actions (default 6)")
+    parser.add_argument("--opens", type=int, default=1, help="warm page opens, median reported (default 1)")
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds without messages that mean settled")
     parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "tspanel-serve-db", help="generated datasets"
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     latency.serving = sampled
     latency.START_SECONDS = max(latency.START_SECONDS, 1800)  # a 10M-flag rollup in a busy database takes minutes
     with tempfile.TemporaryDirectory(prefix="tspanel-serve-db-") as tmp:
-        result = latency.measure_size("db", served, args.clicks, args.quiet, Path(tmp), False)
+        result = latency.measure_size("db", served, args.clicks, args.quiet, Path(tmp), False, args.opens)
     result["data"] = "rollup directory" if args.rollup_dir else "files" if args.files else "postgresql (masked)"
     result["load_db_s"] = load_s
     result["server_start_s"] = starts

@@ -105,6 +105,27 @@ def test_charts_draw_on_a_2d_canvas_in_plain_cards(dataset):
     )
 
 
+def test_the_warm_up_fills_the_shared_cache_and_keeps_no_session():
+    """`tspanel serve` builds the landing page once before the first visitor (tspanel.app.warm_up)."""
+    import gc
+
+    from tspanel.app import warm_up
+    from tspanel.models.cache import RESULTS
+
+    fresh = make_dataset(flag_rows(copies=2))  # its own data: no other test's cache entries
+    gc.collect()
+    sessions_before = sum(isinstance(o, DashboardSession) for o in gc.get_objects())
+    misses = RESULTS.misses
+    warm_up(fresh)
+    assert RESULTS.misses > misses  # the landing view's queries ran, into the shared cache
+    gc.collect()
+    assert sum(isinstance(o, DashboardSession) for o in gc.get_objects()) == sessions_before
+    warmed = RESULTS.misses
+    first_visitor = DashboardSession(fresh)
+    assert RESULTS.misses == warmed  # the first visitor's page is served from the cache
+    assert first_visitor.kpis.kpis["current"]["total_flags"] == 42  # days 7-13, three flags a day, twice
+
+
 def test_the_period_selector_and_one_note_when_nothing_compares(dataset):
     session = DashboardSession(dataset)
     session.kpis.period.value = "custom"  # the selected dates: all 14 days, with no 14 days before them

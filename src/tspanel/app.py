@@ -91,6 +91,29 @@ def create_app(dataset: Any = None, watcher: Any = None) -> Any:
     return session.page
 
 
+def warm_up(dataset: Any) -> None:
+    """Build the landing page once, off any browser, before the first visitor comes.
+
+    The first session of a process paid for everything done once: the landing view's queries
+    (then in the shared result cache), the needs-attention items, the first HoloViews and
+    Bokeh plots of each kind, the compiled staffing simulation. At 10M flags served from
+    PostgreSQL that made the first page open ~1.2 s slower than the next (docs/performance.md).
+    The page is built into a throwaway document and dropped; only the caches stay.
+    """
+    import holoviews as hv
+    from bokeh.document import Document
+
+    from tspanel.ui.session import DashboardSession
+
+    session = DashboardSession(dataset)
+    _unbind_busy(session.page)  # else pn.state keeps the page alive (see _unbind_busy)
+    root = session.page.get_root(Document())
+    session.page._cleanup(root)  # what closing a served session does (Viewable._server_destroy) ...
+    pn.state._views.pop(root.ref["id"], None)  # ... including leaving pn.state's registry of pages
+    for cache in hv.Store._lookup_cache.values():  # its options hold the session (see _release_session)
+        cache.clear()
+
+
 def watch_dataset(path: str, interval: float) -> Any:
     """The process's DataWatcher for ``path``, started; its reloads also become the last good dataset.
 

@@ -233,6 +233,17 @@ def _preload(data: str | None) -> None:
         print(f"tspanel: worker {os.getpid()} could not load the data: {exc}", file=sys.stderr, flush=True)
 
 
+def _warm_up(data: str | None, dataset: Any) -> None:
+    """The landing page built once before the first visitor (tspanel.app.warm_up); a failure
+    is only logged: the first session then does the work, and reports any problem itself."""
+    from tspanel.app import shared_dataset, warm_up
+
+    try:
+        warm_up(dataset if dataset is not None else shared_dataset(data))
+    except Exception as exc:  # never stop a server that has its data for the sake of a cache
+        print(f"tspanel: preparing the first page failed ({exc}); serving anyway", file=sys.stderr, flush=True)
+
+
 def _reload_plan(args: argparse.Namespace, data: str | None) -> tuple[str | None, list[Any]]:
     """(the directory to watch or None, the --notify destinations); bad options raise before any loading."""
     from tspanel.app import DATA_ENV
@@ -342,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
     if task_id() is not None:
         workers.worker_started(main_pid)
         _preload(data)
+    _warm_up(data, dataset)
     _harden(server, exposure, limits, logins)
     url = browser_url(exposure.origins)
     if watched is not None:
