@@ -52,6 +52,7 @@ CARD_STYLES = {
     "background": "var(--panel-surface-color, #fff)",
     "color": "var(--panel-on-surface-color, rgba(0, 0, 0, 0.87))",
     "box-shadow": "0 2px 1px -1px rgba(0,0,0,.2), 0 1px 1px 0 rgba(0,0,0,.14), 0 1px 3px 0 rgba(0,0,0,.12)",
+    "border": "1px solid rgba(127, 127, 127, 0.18)",  # the card's edge in dark mode, where a shadow does not show
 }
 
 # A Material "text" button (the page's other buttons) on Panel's own FileDownload widget, over
