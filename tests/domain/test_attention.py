@@ -159,6 +159,21 @@ def test_the_filters_scope_the_items_and_their_views(builtin):
     assert all("categories=harassment" in item.view and "end=2026-11-12" in item.view for item in queue)
 
 
+def test_an_attack_item_keeps_its_flag_count_under_a_severity_filter_without_recounting(builtin, monkeypatch):
+    """The detector sees every severity, so an attack item's flag count does too; a severity toggle
+    re-read ~1.5M rows for the same numbers at 10M flags, now it reads them from the shared cache."""
+    from tspanel.models.attacks import AttacksModel
+
+    AttentionModel(builtin).items()  # the unfiltered items: their counts are now in the shared cache
+    reads: list[int] = []
+    original = AttacksModel.detection_flags
+    monkeypatch.setattr(AttacksModel, "detection_flags", lambda self: reads.append(1) or original(self))
+    items = AttentionModel(builtin, Filters(severities=["low"])).items()
+    attack = by_kind(items)["attack"]
+    assert (attack.key, attack.numbers["flags"]) == ("attack:2026-11-18:spam", 678)  # as unfiltered
+    assert reads == []  # no second pass over the flags for the same counts
+
+
 def test_thresholds_are_parameters(builtin):
     model = AttentionModel(builtin, growth_pct=50.0, classifier_warning=False)
     kinds = {item.kind for item in model.items()}
