@@ -100,6 +100,7 @@ def test_charts_draw_on_a_2d_canvas_in_plain_cards(dataset):
     plots = [m for m in root.references() if isinstance(m, Plot)]
     assert len(plots) == 6  # the landing tab's charts
     assert {p.output_backend for p in plots} == {"canvas"}
+    assert {p.toolbar.logo for p in plots} == {None}  # the shared theme's "no Bokeh logo"
     assert session.views["volume"].cards and not any(
         isinstance(card._card, Paper) for card in session.views["volume"].cards
     )

@@ -58,7 +58,12 @@ def short(text: Any, limit: int = MAX_LABEL) -> str:
 
 def common(height: int) -> dict[str, Any]:
     """Keywords every chart shares (fixed height, responsive width, no Bokeh logo)."""
-    return {"responsive": True, "height": height, "fontscale": 1.0}
+    return {
+        "responsive": True,
+        "height": height,
+        "fontscale": 1.0,
+        "backend_opts": {"plot.toolbar.logo": None},
+    }
 
 
 def time_series(height: int, ylabel: str, *, counts: bool = True) -> dict[str, Any]:
