@@ -91,7 +91,6 @@ FRAME_COUNTER_JS = """
       // BokehJS sends document_ready once every view of the page has rendered.
       if (typeof data === "string" && data.includes('"document_ready"') && !window.__ts.ready) {
         window.__ts.ready = performance.now();
-        painted();
       }
       return send(data);
     };

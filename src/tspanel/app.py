@@ -100,18 +100,15 @@ def warm_up(dataset: Any) -> None:
     PostgreSQL that made the first page open ~1.2 s slower than the next (docs/performance.md).
     The page is built into a throwaway document and dropped; only the caches stay.
     """
-    import holoviews as hv
     from bokeh.document import Document
 
     from tspanel.ui.session import DashboardSession
 
-    session = DashboardSession(dataset)
-    _unbind_busy(session.page)  # else pn.state keeps the page alive (see _unbind_busy)
-    root = session.page.get_root(Document())
-    session.page._cleanup(root)  # what closing a served session does (Viewable._server_destroy) ...
+    page = DashboardSession(dataset).page
+    root = page.get_root(Document())
+    page._cleanup(root)  # what closing a served session does (Viewable._server_destroy) ...
     pn.state._views.pop(root.ref["id"], None)  # ... including leaving pn.state's registry of pages
-    for cache in hv.Store._lookup_cache.values():  # its options hold the session (see _release_session)
-        cache.clear()
+    _drop_process_references(page)
 
 
 def watch_dataset(path: str, interval: float) -> Any:
@@ -174,8 +171,8 @@ def _unbind_busy(page: Any) -> None:
             private.ref_watchers.remove(entry)
 
 
-def _release_session(page: Any, _context: Any) -> None:
-    """Cut the process-wide references that would keep every closed session alive.
+def _drop_process_references(page: Any) -> None:
+    """Cut the process-wide references that would keep a page's session alive once it is gone.
 
     * The page's binding to ``pn.state.busy`` (see :func:`_unbind_busy`), if still there.
     * HoloViews caches resolved plot options per element tree in ``Store._lookup_cache``;
@@ -186,9 +183,14 @@ def _release_session(page: Any, _context: Any) -> None:
     import holoviews as hv
 
     _unbind_busy(page)
-    _live["sessions"] = max(0, _live["sessions"] - 1)
     for cache in hv.Store._lookup_cache.values():
         cache.clear()
+
+
+def _release_session(page: Any, _context: Any) -> None:
+    """A closed session: its process-wide references cut, its memory freed and handed back soon."""
+    _drop_process_references(page)
+    _live["sessions"] = max(0, _live["sessions"] - 1)
     loop = asyncio.get_event_loop()
     loop.call_later(2.0, _return_freed_memory)
 

@@ -17,7 +17,7 @@ import polars as pl
 from tspanel.detect.evaluate import GroundTruth, comparison, evaluate, ground_truth, restrict
 from tspanel.detect.hourly import COORDINATION_COLUMNS, hourly_alerts
 from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
-from tspanel.models.base import DomainModel, Unavailable
+from tspanel.models.base import DomainModel, Unavailable, as_text
 from tspanel.models.cache import RESULTS, dataset_token
 
 # Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
@@ -155,6 +155,27 @@ class AttacksModel(DomainModel):
             else pl.lit(None, pl.Boolean)
         )
         return frame.with_columns(pl.col("date").is_in(alert_days).alias("alert"), attack.alias("attack"))
+
+    def daily_counts(self, start: Any, end: Any) -> dict[tuple[Any, str], int]:
+        """Flags per (day, category) of the traffic the detector sees, ``start``-``end`` (shared cache).
+
+        Like the alerts they go with, they ignore severity, action and reviewer: the attention
+        strip asks for them on every filter change, and at 10M flags re-counting ~1.5M rows for
+        a severity toggle cost 0.6 s of CPU for the same numbers.
+        """
+        return RESULTS.get_or_compute(
+            self._cache_key("daily_counts", start, end),
+            lambda: dict(
+                ((d, c), n)
+                for d, c, n in self.detection_flags()
+                .filter(pl.col("date").is_between(start, end))
+                .group_by("date", "category")
+                .agg(self.count())
+                .with_columns(as_text("category"))
+                .collect()
+                .iter_rows()
+            ),
+        )
 
     @param.depends("filters.param")
     def known_events(self) -> pl.DataFrame | Unavailable:

@@ -26,7 +26,6 @@ from tspanel.detect.registry import DEFAULT_METHOD, METHODS
 from tspanel.models import timing
 from tspanel.models.attacks import AttacksModel
 from tspanel.models.base import DomainModel, Finish, Unavailable, as_text
-from tspanel.models.cache import RESULTS, dataset_token
 from tspanel.models.classifier import ClassifierModel
 from tspanel.models.filters import LIST_FILTERS
 from tspanel.models.kpis import KpiModel
@@ -52,11 +51,6 @@ DEFAULTS: dict[str, Any] = {
 KINDS: tuple[str, ...] = ("sla_breach", "sla_rate", "attack", "classifier", "backlog", "growth")
 LEVELS: tuple[str, ...] = ("critical", "warning")
 NOTHING = "nothing needs attention"
-
-
-def _detection_scope(filters: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The filters that narrow what the attack detector sees: categories and regions."""
-    return tuple(sorted(filters.categories)), tuple(sorted(filters.regions))
 
 
 @dataclass(frozen=True)
@@ -358,21 +352,7 @@ class AttentionModel(DomainModel):
         alerts = model.alerts()
         if alerts.height == 0:
             return []
-        counts = RESULTS.get_or_compute(
-            # The detector's traffic ignores severity, action and reviewer (AttacksModel), and so
-            # do these counts: a severity toggle re-read ~1.5M rows at 10M flags for the same numbers.
-            (dataset_token(self.dataset), "attention.attack_counts", *_detection_scope(self.filters), start, end),
-            lambda: dict(
-                ((d, c), n)
-                for d, c, n in model.detection_flags()
-                .filter(pl.col("date").is_between(start, end))
-                .group_by("date", "category")
-                .agg(model.count())
-                .with_columns(as_text("category"))
-                .collect()
-                .iter_rows()
-            ),
-        )
+        counts = model.daily_counts(start, end)
         threshold = METHODS[DEFAULT_METHOD].default_threshold
         out = []
         for row in alerts.sort("date", "category", descending=[True, False]).iter_rows(named=True):

@@ -27,7 +27,6 @@ REFREEZE_SECONDS = 600.0
 """At most this often, and only with no session open, the frozen set is rebuilt (see collect_closed)."""
 
 
-
 class _Freezing:
     """Whether `tspanel serve` turned freezing on, and when the frozen set was last built."""
 

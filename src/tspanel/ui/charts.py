@@ -672,7 +672,7 @@ class ChartCard(Viewer):
 
     @loading.setter
     def loading(self, value: bool) -> None:
-        # On the chart itself, not the Material card: re-rendering the card would resize its plots.
+        # On the chart itself, not its card: re-rendering the card would resize its plots.
         self.body.loading = value
 
     def __panel__(self) -> Any:
