@@ -22,22 +22,26 @@ from tspanel.ui.session import DashboardSession, _frozen_models
 
 
 def drawn(session: DashboardSession, tab: str) -> dict[str, tuple]:
-    """Per chart: every glyph source's data, and the x and y ranges (start, end, factors)."""
+    """Per chart: every glyph source's data and visibility, the legend entries, the x and y ranges."""
     out = {}
     for key, chart in getattr(session, tab).charts.charts.items():
         if chart.pane is None:
             continue
         figure = next(iter(chart.pane._plots.values()))[0].state
         sources = [
-            {k: np.asarray(v).tolist() for k, v in r.data_source.data.items()}
+            ({k: np.asarray(v).tolist() for k, v in r.data_source.data.items()}, r.visible)
             for r in figure.renderers
             if hasattr(r, "data_source")
+        ]
+        legends = [
+            [(str(item.label), [figure.renderers.index(r) for r in item.renderers]) for item in legend.items]
+            for legend in figure.legend
         ]
 
         def span(r):
             return getattr(r, "start", None), getattr(r, "end", None), tuple(getattr(r, "factors", ()) or ())
 
-        out[key] = (sources, span(figure.x_range), span(figure.y_range))
+        out[key] = (sources, legends, span(figure.x_range), span(figure.y_range))
     return out
 
 
@@ -87,6 +91,10 @@ def test_the_fast_update_draws_what_the_full_update_draws(tab, monkeypatch):
     if tab == "volume":
         # Rows that change (a clicked bar, a brush) take the fast path too when the series stay.
         assert {"week-over-week", "severity-mix", "action-mix"} <= fast_by_change[4]
+        # Series the selection drops (one region, one category) are hidden in place, and come back.
+        assert "volume-by-region" in fast_by_change[1] and "volume-by-region" in fast_by_change[3]
+        assert "volume-by-category" in fast_by_change[4] and "volume-by-category" in fast_by_change[5]
+        assert [len(legend) for legend in drawn(fast, tab)["volume-by-category"][1]] == [6]
         assert {"volume-by-category", "escalation", "volume-by-region"} <= fast_by_change[6]
 
 
@@ -94,10 +102,10 @@ def test_a_severity_toggle_keeps_the_daily_charts_models():
     session = DashboardSession(default_world())
     session.page.get_root(Document())
     before = sources(session, "volume-by-category")
-    data_before, _, (_, top_before, _) = drawn(session, "volume")["volume-by-category"]
+    data_before, _, _, (_, top_before, _) = drawn(session, "volume")["volume-by-category"]
     session.filters.severities = ["critical"]
     assert sources(session, "volume-by-category") == before  # same ColumnDataSources, new data
-    data_after, _, (_, top_after, _) = drawn(session, "volume")["volume-by-category"]
+    data_after, _, _, (_, top_after, _) = drawn(session, "volume")["volume-by-category"]
     assert data_after != data_before
     assert 0 < top_after < top_before  # the value axis follows the smaller numbers
 

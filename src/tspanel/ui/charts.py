@@ -455,10 +455,15 @@ class Replay:
             return element.clone(data=frame)
         if self.by is None:
             return element.clone([(key, layer.clone(data=frame)) for key, layer in element.data.items()])
-        if set(frame[self.by]) != self.keys:
-            return None
+        present = set(frame[self.by])
+        if not present <= self.keys:
+            return None  # a series it never drew: hvPlot's converter builds its layer
         return element.clone(
-            [(key, layer.clone(data=frame[frame[self.by] == key[0]])) for key, layer in element.data.items()]
+            [
+                (key, layer.clone(data=frame[frame[self.by] == key[0]]))
+                for key, layer in element.data.items()
+                if key[0] in present
+            ]
         )
 
 
@@ -485,11 +490,17 @@ def same_shape(old: pd.DataFrame | None, new: pd.DataFrame) -> bool:
 def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
     """Update ``plot``'s glyph data and ranges to ``element`` (same layers) without re-rendering it."""
     subplots = getattr(plot, "subplots", None)
+    hidden: list[Any] = []
     if subplots:
         layers = getattr(element, "data", None)
-        if not isinstance(layers, dict) or list(layers) != list(subplots):
+        if not isinstance(layers, dict) or not layers or not set(layers) <= set(subplots):
             return False
-        pairs = [(subplots[key], layers[key]) for key in subplots]
+        pairs = [(subplots[key], layers[key]) for key in subplots if key in layers]
+        # Series the selection drops (a category toggled off) are hidden, as HoloViews' full
+        # update hides a layer missing from the new overlay; their legend entries go with them.
+        hidden = [subplots[key] for key in subplots if key not in layers]
+        if any("glyph_renderer" not in sub.handles for sub in hidden):
+            return False
     elif isinstance(element, hv.Element) and type(element) is type(plot.current_frame):
         pairs = [(plot, element)]
     else:
@@ -532,7 +543,33 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
     plot.current_frame = element
     plot.current_ranges = top_ranges
     plot._update_ranges(element, top_ranges)
+    if subplots and _set_visible(pairs, hidden):
+        _show_legend_of_visible(plot)
     return True
+
+
+def _show_legend_of_visible(plot: Any) -> None:
+    """The legend lists the visible series, in the order HoloViews first drew them (its own rule in
+    ``OverlayPlot._process_legend``, which also re-applies every legend option: ~10 ms a call)."""
+    items = plot.handles.get("legend_items")
+    legends = plot.handles["plot"].legend
+    if items is None or len(legends) != 1:
+        plot._process_legend(plot.current_frame)
+        return
+    shown = [item for item in items if item.renderers and any(r.visible for r in item.renderers)]
+    if list(legends[0].items) != shown:
+        legends[0].items[:] = shown
+
+
+def _set_visible(shown: list[tuple[Any, Any]], hidden: list[Any]) -> bool:
+    """Show the renderers of ``shown`` (subplot, element) pairs and hide ``hidden``; True if any changed."""
+    changed = False
+    for sub, visible in [*((sub, True) for sub, _ in shown), *((sub, False) for sub in hidden)]:
+        renderer = sub.handles.get("glyph_renderer")
+        if renderer is not None and renderer.visible != visible:
+            renderer.visible = visible
+            changed = True
+    return changed
 
 
 class ChartSet:
