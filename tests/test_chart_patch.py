@@ -34,7 +34,11 @@ def drawn(session: DashboardSession, tab: str) -> dict[str, tuple]:
             if hasattr(r, "data_source")
         ]
         legends = [
-            [(str(item.label), [figure.renderers.index(r) for r in item.renderers]) for item in legend.items]
+            [
+                (str(item.label), [figure.renderers.index(r) for r in item.renderers])
+                for item in legend.items
+                if item.visible
+            ]
             for legend in figure.legend
         ]
 

@@ -163,3 +163,21 @@ def test_a_drop_down_closes_after_a_pick_and_on_escape(context: Any, server: str
         assert page.errors == []
     finally:
         page.close()
+
+
+def test_a_click_on_a_filter_chip_removes_that_filter(context: Any, server: str) -> None:
+    page = open_page(context, server + "?categories=self_harm&severities=high")
+    try:
+        chips = page.locator(".ts-active-filters .MuiChip-root")
+        wait_for(lambda: chips.count() == 2, "a chip per active filter")
+        assert [chips.nth(i).inner_text().split("\n")[0].strip() for i in range(2)] == [
+            "Category: Self harm",
+            "Severity: High",
+        ]
+        page.get_by_text("Category: Self harm", exact=True).click()
+        wait_for_query(page, lambda q: q == {"severities": ["high"]}, "the category to leave the URL")
+        wait_for(lambda: chips.count() == 1, "one chip left")
+        assert chips.first.inner_text().split("\n")[0].strip() == "Severity: High"
+        assert page.errors == []
+    finally:
+        page.close()

@@ -405,6 +405,9 @@ class Chart:
         figure.name = f"ts-plot-{self.spec.key}"  # a stable hook for browser tests
         for legend in figure.legend:
             legend.click_policy = "none"
+            for item in legend.items:  # HoloViews lists the visible series; a fast update may have hidden one
+                if not item.visible:
+                    item.visible = True
             if self.spec.legend is not None and legend.id not in self._hooked:
                 self._hooked.add(legend.id)
                 legend.on_event("legend_item_click", self._legend_clicked)
@@ -549,16 +552,25 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
 
 
 def _show_legend_of_visible(plot: Any) -> None:
-    """The legend lists the visible series, in the order HoloViews first drew them (its own rule in
-    ``OverlayPlot._process_legend``, which also re-applies every legend option: ~10 ms a call)."""
+    """The legend lists the visible series, in the order HoloViews first drew them.
+
+    HoloViews' full update drops the hidden series' entries from the legend; here they stay
+    and are hidden (``LegendItem.visible``): a change of the legend's items makes Bokeh walk
+    every model of the page (~25 ms), a change of an item's flag does not. Entries a full
+    update dropped come back in HoloViews' order (:meth:`Chart._hook` shows them again).
+    """
     items = plot.handles.get("legend_items")
     legends = plot.handles["plot"].legend
     if items is None or len(legends) != 1:
         plot._process_legend(plot.current_frame)
         return
-    shown = [item for item in items if item.renderers and any(r.visible for r in item.renderers)]
-    if list(legends[0].items) != shown:
-        legends[0].items[:] = shown
+    wanted = [item for item in items if item.renderers]
+    if list(legends[0].items) != wanted:
+        legends[0].items[:] = wanted
+    for item in wanted:
+        shown = any(r.visible for r in item.renderers)
+        if item.visible != shown:
+            item.visible = shown
 
 
 def _set_visible(shown: list[tuple[Any, Any]], hidden: list[Any]) -> bool:

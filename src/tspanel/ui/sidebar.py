@@ -122,6 +122,14 @@ class FilterControls(Viewer):
         return self._layout
 
 
+CLOSE_ICON = " :material/close:"  # panel_material_ui's icon syntax in an option label
+
+
+def _no_icons(text: str) -> str:
+    """User text (a category, a reviewer's name) never turns into an icon token."""
+    return text.replace(":material/", ": material/")
+
+
 class ActiveFilters(Viewer):
     """One chip per active filter value (a click removes it), a reset button, and "Show flags"."""
 
@@ -154,7 +162,24 @@ class ActiveFilters(Viewer):
             stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"],
             margin=(8, 8),
         )
+        # Every chip is an option of one MultiPill, shown selected; a click deselects it and so
+        # removes its filter. One Bokeh model whose options change, where a chip per value added and
+        # dropped models: each such change made Bokeh walk the page's ~1,000 models (~25 ms a click).
+        self.pills = pmu.MultiPill(
+            options={},
+            value=[],
+            size="small",
+            variant="outlined",
+            color="primary",
+            css_classes=["ts-chips"],
+            width=None,  # as wide as its chips (a widget's default is 300 px)
+            stylesheets=[":host { width: auto; max-width: 100%; }"],
+            margin=(4, 4),
+        )
+        self.pills.param.watch(self._pill_clicked, "value")
         self.chips = pn.FlexBox(
+            self.pills,
+            self.reset,
             sizing_mode="stretch_width",
             flex_wrap="wrap",
             align_items="center",
@@ -162,11 +187,10 @@ class ActiveFilters(Viewer):
             css_classes=["ts-active-filters"],
             margin=(2, 4),
         )
-        # Chips by (filter, text), kept while their value stays selected: a click that adds one
-        # value re-uses the other chips' Bokeh models instead of sending the browser new ones.
-        self._made: dict[tuple[str, str], pmu.Chip] = {}
+        self._removers: dict[str, Callable[[], None]] = {}
+        self._syncing = False
         # In a server the session sets this and calls flush() in its refresh's batch, so the
-        # chips reach the browser with the charts (one model walk and one message, not two).
+        # chips reach the browser with the charts (one message, not two).
         self.deferred = False
         self._dirty = False
         filters.param.watch(self._changed, ["start", "end", *LIST_FILTERS])
@@ -184,47 +208,49 @@ class ActiveFilters(Viewer):
             self._dirty = False
             self._rebuild()
 
-    def _chip(self, text: str, remove: Any, key: str) -> pmu.Chip:
-        made = self._made.get((key, text))
-        if made is not None:
-            return made
-        chip = pmu.Chip(
-            label=text,
-            icon="close",
-            size="small",
-            color="primary",
-            variant="outlined",
-            css_classes=["ts-chip", f"ts-chip-{key}"],
-            margin=(4, 4),
-        )
-        chip.on_click(lambda _: remove())
-        self._made[(key, text)] = chip
-        return chip
+    @property
+    def labels(self) -> list[str]:
+        """The chips' texts, as shown (without the close icon)."""
+        return [label.removesuffix(CLOSE_ICON) for label in self.pills.options]
+
+    def _pill_clicked(self, event: param.parameterized.Event) -> None:
+        if self._syncing:
+            return
+        for key in [key for key in event.old if key not in event.new]:
+            remove = self._removers.get(key)
+            if remove is not None:
+                remove()
 
     def _rebuild(self, *_: Any) -> None:
         filters = self.filters
-        chips: list[Any] = []
+        chips: list[tuple[str, str, Callable[[], None]]] = []  # (text, key, remove)
         if filters.start is not None or filters.end is not None:
             start = filters.start.isoformat() if filters.start else "first day"
             end = filters.end.isoformat() if filters.end else "last day"
-            chips.append(
-                self._chip(f"Dates: {start} → {end}", lambda: filters.param.update(start=None, end=None), "dates")
-            )
+            chips.append((f"Dates: {start} → {end}", "dates", lambda: filters.param.update(start=None, end=None)))
         for name in LIST_FILTERS:
             for value in getattr(filters, name):
                 shown = self.choices.reviewer_label(value) if name == "reviewers" else value_label(name, value)
                 chips.append(
-                    self._chip(
+                    (
                         f"{FILTER_LABELS[name]}: {shown}",
+                        f"{name}={value}",
                         lambda name=name, value=value: filters.toggle(name, value),
-                        name,
                     )
                 )
-        self._made = {key: chip for key, chip in self._made.items() if any(chip is c for c in chips)}
-        objects = [*chips, self.reset] if chips else []
-        current = self.chips.objects
-        if len(objects) != len(current) or any(a is not b for a, b in zip(objects, current, strict=True)):
-            self.chips.objects = objects
+        options: dict[str, str] = {}
+        for text, key, _ in chips:
+            label = _no_icons(text)
+            while label + CLOSE_ICON in options:  # two reviewers of one name: a distinct label each
+                label += "\u200b"
+            options[label + CLOSE_ICON] = key
+        self._removers = {key: remove for _, key, remove in chips}
+        if options != self.pills.options:
+            self._syncing = True
+            try:
+                self.pills.param.update(options=options, value=list(options.values()))
+            finally:
+                self._syncing = False
         self.empty.visible = not chips
         self.chips.visible = bool(chips)
 
