@@ -28,6 +28,7 @@ from panel.viewable import Viewer
 
 from tspanel.models.base import Unavailable
 from tspanel.ui.export import csv_buffer
+from tspanel.ui.html import HTML
 from tspanel.ui.text import esc
 from tspanel.ui.theme import tools
 
@@ -629,10 +630,10 @@ class ChartCard(Viewer):
         self._data: Data = None
         self.body = body if body is not None else pn.Column(sizing_mode="stretch_width", margin=0)
         self._message: str | None = None
-        self.reason = pn.pane.HTML(
+        self.reason = HTML(
             "", visible=False, css_classes=["ts-unavailable"], sizing_mode="stretch_width", stylesheets=[CARD_CSS]
         )
-        self.title = pn.pane.HTML(
+        self.title = HTML(
             self._title_html(title, subtitle), sizing_mode="stretch_width", margin=(0, 4), stylesheets=[CARD_CSS]
         )
         header: list[Any] = [self.title]
@@ -653,7 +654,7 @@ class ChartCard(Viewer):
             header.append(self.download)
         parts: list[Any] = [pn.Row(*header, sizing_mode="stretch_width", margin=0), self.reason, self.body]
         if hint:
-            parts.append(pn.pane.HTML(f'<div class="ts-hint">{esc(hint)}</div>', margin=(0, 8), stylesheets=[CARD_CSS]))
+            parts.append(HTML(f'<div class="ts-hint">{esc(hint)}</div>', margin=(0, 8), stylesheets=[CARD_CSS]))
         # A plain Bokeh column drawn like the page's Material cards (pmu.Paper): a React card
         # around each chart cost the browser ~1.3 s of a page open (docs/performance.md).
         self._card = pn.Column(

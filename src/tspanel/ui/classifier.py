@@ -9,6 +9,7 @@ from panel.viewable import Viewer
 
 from tspanel.ui.charts import ChartCard, ChartSet, flow
 from tspanel.ui.choices import Choices
+from tspanel.ui.html import HTML
 from tspanel.ui.palette import STATE_COLORS
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
@@ -56,7 +57,7 @@ class ClassifierTab(Viewer):
         status = result["status"]
         self.baseline, self.threshold = status["baseline"], status["threshold"]
         context = ChartContext(choices, baseline=self.baseline, threshold=self.threshold)
-        self.banner = pn.pane.HTML(
+        self.banner = HTML(
             banner_html(status), stylesheets=[BANNER_CSS], sizing_mode="stretch_width", css_classes=["ts-drift-banner"]
         )
         self.charts = ChartSet(CHARTS["classifier"], context, selection, result)

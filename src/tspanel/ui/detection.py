@@ -28,6 +28,7 @@ from tspanel.ui.charts import Chart, ChartCard, in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.clickable import ClickableHTML
 from tspanel.ui.flags import FlagsPanel
+from tspanel.ui.html import HTML
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label
@@ -147,7 +148,7 @@ class DetectionView(Viewer):
         (spec,) = CHARTS["attacks"]
         self.chart = Chart(spec, ChartContext(choices_for(dataset)), selection, result["daily_volume"])
         self.chart_card = self.chart.card
-        self.metrics = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.metrics = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.metrics_card = ChartCard(
             "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
         )
@@ -161,7 +162,7 @@ class DetectionView(Viewer):
             self.alerts,
             subtitle="strongest signal first; click a row for its evidence and flags",
         )
-        self.evidence = pn.pane.HTML(
+        self.evidence = HTML(
             "", stylesheets=[EVIDENCE_CSS], sizing_mode="stretch_width", css_classes=["ts-evidence-pane"]
         )
         self.evidence_card = ChartCard(
@@ -194,9 +195,9 @@ class DetectionView(Viewer):
             margin=0,
         )
         self.flags = FlagsPanel(dataset, filters, title="Flags of this alert", css_class="ts-alert-flags")
-        self.events = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.events = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
-        self.comparison = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.comparison = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.comparison_card = ChartCard(
             "attacks-comparison",
             "All detectors on the selected data",
@@ -204,7 +205,7 @@ class DetectionView(Viewer):
             subtitle="each at its default threshold; the earlier version's method is zscore-legacy",
         )
         self.cards = [self.chart_card, self.metrics_card, self.alerts_card, self.events_card, self.comparison_card]
-        self.error = pn.pane.HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
+        self.error = HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
         self._apply(result, initial=True)
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
         self._layout = pn.Column(

@@ -23,6 +23,7 @@ from tspanel.errors import TspanelError
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.models.flags import FlagsTable, Page
 from tspanel.ui.charts import run_off_loop, when_slow
+from tspanel.ui.html import HTML
 from tspanel.ui.text import esc, fmt_count
 
 LOG = logging.getLogger(__name__)
@@ -148,12 +149,12 @@ class FlagsPanel(Viewer):
         )
         self.csv = self._download("csv")
         self.parquet = self._download("parquet")
-        self.summary = pn.pane.HTML("", stylesheets=[FLAGS_CSS], css_classes=["ts-flags-summary-pane"], margin=(4, 8))
-        self.error = pn.pane.HTML("", visible=False, stylesheets=[FLAGS_CSS], margin=(0, 8))
-        self.table = pn.pane.HTML(
+        self.summary = HTML("", stylesheets=[FLAGS_CSS], css_classes=["ts-flags-summary-pane"], margin=(4, 8))
+        self.error = HTML("", visible=False, stylesheets=[FLAGS_CSS], margin=(0, 8))
+        self.table = HTML(
             "", stylesheets=[FLAGS_CSS], sizing_mode="stretch_width", css_classes=["ts-flags-page"], margin=(0, 8)
         )
-        self.title = pn.pane.HTML(
+        self.title = HTML(
             f'<div class="ts-card-title" style="font-weight:600;font-size:15px">{esc(title)}</div>', margin=(4, 8)
         )
         self.previous.on_click(lambda _: self._go(-1))

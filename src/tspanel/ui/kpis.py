@@ -11,6 +11,7 @@ import panel_material_ui as pmu
 from panel.viewable import Viewer
 
 from tspanel.models.kpis import compare_periods
+from tspanel.ui.html import HTML
 from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_score, fmt_signed
 from tspanel.vocab import kpi_label
 
@@ -170,7 +171,7 @@ class KpiStrip(Viewer):
             css_classes=["ts-kpi-period"],
             margin=(0, 4),
         )
-        self.pane = pn.pane.HTML("", stylesheets=[KPI_CSS], sizing_mode="stretch_width", css_classes=["ts-kpi-strip"])
+        self.pane = HTML("", stylesheets=[KPI_CSS], sizing_mode="stretch_width", css_classes=["ts-kpi-strip"])
         self.update(result)
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 import panel as pn
 from panel.io.state import set_curdoc
 
+from tspanel.ui.html import HTML
 from tspanel.ui.text import esc
 
 STATUS_CSS = """
@@ -58,12 +59,8 @@ class LiveData:
 
     def __init__(self, session: Any, watcher: Any, doc: Any) -> None:
         self.session, self.watcher, self.doc = session, watcher, doc
-        self.status = pn.pane.HTML(
-            status_html(watcher), stylesheets=[STATUS_CSS], margin=(0, 16), styles={"color": "white"}
-        )
-        self.banner = pn.pane.HTML(
-            "", stylesheets=[BANNER_CSS], sizing_mode="stretch_width", margin=(4, 4), visible=False
-        )
+        self.status = HTML(status_html(watcher), stylesheets=[STATUS_CSS], margin=(0, 16), styles={"color": "white"})
+        self.banner = HTML("", stylesheets=[BANNER_CSS], sizing_mode="stretch_width", margin=(4, 4), visible=False)
         self._show()
         page = session.page
         page.header = [*page.header, self.status]

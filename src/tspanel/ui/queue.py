@@ -10,6 +10,7 @@ from panel.viewable import Viewer
 from tspanel.schema import SEVERITIES
 from tspanel.ui.charts import ChartCard, ChartSet, flow
 from tspanel.ui.choices import Choices
+from tspanel.ui.html import HTML
 from tspanel.ui.palette import SEVERITY_COLORS
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
@@ -88,7 +89,7 @@ class QueueTab(Viewer):
         self.choices = choices
         self.selection = selection
         self.sla_hours = float(result["sla"]["sla_hours"])
-        self.backlog = pn.pane.HTML("", stylesheets=[QUEUE_CSS], sizing_mode="stretch_width")
+        self.backlog = HTML("", stylesheets=[QUEUE_CSS], sizing_mode="stretch_width")
         self.backlog_card = ChartCard(
             "backlog",
             "Review backlog",
@@ -96,7 +97,7 @@ class QueueTab(Viewer):
             subtitle="human-review cases still open at the end of the selected days",
         )
         self.charts = ChartSet(CHARTS["queue"], ChartContext(choices, sla_hours=self.sla_hours), selection, result)
-        self.staffing = pn.pane.HTML("", stylesheets=[QUEUE_CSS], sizing_mode="stretch_width")
+        self.staffing = HTML("", stylesheets=[QUEUE_CSS], sizing_mode="stretch_width")
         self.staffing_card = ChartCard("staffing", "Staffing need, next 7 days", self.staffing)
         self.cards = [self.backlog_card, *self.charts.cards, self.staffing_card]
         self._html(result)

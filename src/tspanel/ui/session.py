@@ -38,6 +38,7 @@ from tspanel.ui.choices import choices_for
 from tspanel.ui.classifier import ClassifierTab
 from tspanel.ui.flags import FlagsPanel
 from tspanel.ui.history import UrlHistory
+from tspanel.ui.html import HTML
 from tspanel.ui.kpis import KpiStrip
 from tspanel.ui.queue import QueueTab
 from tspanel.ui.selection import Selection
@@ -119,7 +120,7 @@ class DashboardSession(Viewer):
         landing = self.view.tab
         result = self.dashboard.refresh(only=self._domains(landing))
         self.kpis = KpiStrip(dataset.first_day, result["kpis"], period=self.view.period)
-        self.notice_text = pn.pane.HTML("", stylesheets=[NOTICE_CSS], sizing_mode="stretch_width", margin=(4, 4))
+        self.notice_text = HTML("", stylesheets=[NOTICE_CSS], sizing_mode="stretch_width", margin=(4, 4))
         self.notice_reset = pmu.Button(
             label="Reset filters",
             icon="restart_alt",
@@ -176,7 +177,7 @@ class DashboardSession(Viewer):
     def _page(self) -> pmu.Page:
         ds = self.dataset
         name = dataset_label(ds.name)
-        about = pn.pane.HTML(
+        about = HTML(
             f'<div class="ts-dataset" title="{esc(name)}">{esc(name)} · {ds.first_day} → {ds.last_day} · '
             f"{fmt_count(ds.n_flags)} flags</div>",
             stylesheets=[HEADER_CSS],
@@ -184,7 +185,7 @@ class DashboardSession(Viewer):
             styles={"color": "white"},
         )
         sidebar = [
-            pn.pane.HTML('<div class="ts-section">Filters</div>', stylesheets=[MAIN_CSS]),
+            HTML('<div class="ts-section">Filters</div>', stylesheets=[MAIN_CSS]),
             self.controls,
         ]
         main = [self.history, self.attention, self.active, self.notice, self.kpis, self.flags_panel, self.tabs]
@@ -521,7 +522,6 @@ class DashboardSession(Viewer):
         finally:
             self._restoring = restoring
 
-
     def on_reload(self, dataset: Any) -> None:
         """New data from the server's DataWatcher: the same view over it, refreshed in place.
 
@@ -628,5 +628,5 @@ def _progress(tab: str) -> list[Any]:
     what = "Running every detector on the selected data…" if tab == "attacks" else "Computing this tab…"
     return [
         pmu.LinearProgress(variant="indeterminate", sizing_mode="stretch_width"),
-        pn.pane.HTML(f'<div class="ts-tab-progress" style="opacity:.7;font-size:13px">{what}</div>', margin=(6, 8)),
+        HTML(f'<div class="ts-tab-progress" style="opacity:.7;font-size:13px">{what}</div>', margin=(6, 8)),
     ]

@@ -13,6 +13,7 @@ from panel.viewable import Viewer
 
 from tspanel.models.filters import LIST_FILTERS, Filters
 from tspanel.ui.choices import Choices
+from tspanel.ui.html import HTML
 from tspanel.ui.url import clip_dates
 from tspanel.vocab import FILTER_LABELS, action_label, category_label, severity_label, value_label
 
@@ -122,6 +123,10 @@ class FilterControls(Viewer):
         return self._layout
 
 
+NO_FILTERS = (
+    '<span class="ts-no-filters">No filters: showing every flag. Brush a time range or click a bar '
+    "or legend entry to filter every chart.</span>"
+)
 CLOSE_ICON = " :material/close:"  # panel_material_ui's icon syntax in an option label
 
 
@@ -156,12 +161,7 @@ class ActiveFilters(Viewer):
             css_classes=["ts-reset"],
             on_click=lambda _: filters.reset(),
         )
-        self.empty = pn.pane.HTML(
-            '<span class="ts-no-filters">No filters: showing every flag. Brush a time range or click a bar '
-            "or legend entry to filter every chart.</span>",
-            stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"],
-            margin=(8, 8),
-        )
+        self.empty = HTML(NO_FILTERS, stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"], margin=(8, 8))
         # Every chip is an option of one MultiPill, shown selected; a click deselects it and so
         # removes its filter. One Bokeh model whose options change, where a chip per value added and
         # dropped models: each such change made Bokeh walk the page's ~1,000 models (~25 ms a click).
@@ -177,7 +177,10 @@ class ActiveFilters(Viewer):
             margin=(4, 4),
         )
         self.pills.param.watch(self._pill_clicked, "value")
+        # Nothing in the strip is shown or hidden: a visibility change makes the browser lay out the
+        # whole page again (~0.1 s); text, options and a disabled flag do not.
         self.chips = pn.FlexBox(
+            self.empty,
             self.pills,
             self.reset,
             sizing_mode="stretch_width",
@@ -251,9 +254,11 @@ class ActiveFilters(Viewer):
                 self.pills.param.update(options=options, value=list(options.values()))
             finally:
                 self._syncing = False
-        self.empty.visible = not chips
-        self.chips.visible = bool(chips)
+        text = "" if chips else NO_FILTERS
+        if self.empty.object != text:
+            self.empty.object = text
+        self.reset.disabled = not chips
 
     def __panel__(self) -> Any:
-        strip = pn.Column(self.empty, self.chips, sizing_mode="stretch_width", margin=0)
-        return pn.Row(strip, self.show_flags, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)
+        strip = [self.chips, self.show_flags]
+        return pn.Row(*strip, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)

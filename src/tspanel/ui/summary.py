@@ -21,6 +21,7 @@ from tspanel.summary.facts import build_payload
 from tspanel.summary.render import render_html, render_markdown
 from tspanel.summary.report import Report, build_report
 from tspanel.ui.charts import in_server_session
+from tspanel.ui.html import HTML
 from tspanel.ui.text import esc
 
 SUMMARY_CSS = """
@@ -46,13 +47,13 @@ class SummaryPanel(Viewer):
         self.button = pmu.Button(label="Generate weekly summary", icon="auto_awesome", color="primary")
         self.offline = pmu.Checkbox(label="Offline (rules only, no Claude API)", value=False)
         self.progress = pmu.LinearProgress(variant="indeterminate", visible=False, sizing_mode="stretch_width")
-        self.status = pn.pane.HTML(
+        self.status = HTML(
             '<div class="ts-summary-status">The summary covers the last 7 days of the selection, '
             "compared with the 7 before. Without ANTHROPIC_API_KEY it is written by rules.</div>",
             stylesheets=[SUMMARY_CSS],
             sizing_mode="stretch_width",
         )
-        self.body = pn.pane.HTML("", stylesheets=[SUMMARY_CSS], sizing_mode="stretch_width", css_classes=["ts-summary"])
+        self.body = HTML("", stylesheets=[SUMMARY_CSS], sizing_mode="stretch_width", css_classes=["ts-summary"])
         self.download = pmu.FileDownload(
             callback=self._markdown,
             filename="tspanel-weekly-summary.md",

@@ -11,6 +11,7 @@ from panel.viewable import Viewer
 from tspanel.models.base import Unavailable
 from tspanel.ui.charts import ChartCard, ChartSet, flow
 from tspanel.ui.choices import Choices
+from tspanel.ui.html import HTML
 from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_count, fmt_pct, fmt_signed, label
@@ -51,9 +52,9 @@ class VolumeTab(Viewer):
         self.choices = choices
         self.selection = selection
         self.charts = ChartSet(CHARTS["volume"], ChartContext(choices), selection, result)
-        self.wow_table = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width", margin=(0, 8))
+        self.wow_table = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width", margin=(0, 8))
         self.wow_card.body.append(self.wow_table)
-        self.automation = pn.pane.HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.automation = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
         self.automation_card = ChartCard("automation", "Automation & appeals", self.automation)
         self.cards = [*self.charts.cards, self.automation_card]
         self._tables(result)
