@@ -84,6 +84,10 @@ class FilterControls(Viewer):
             sizing_mode="stretch_width",
             visible=bool(choices.reviewers),
         )
+        for widget in (self.dates, self.categories, self.regions, self.severities, self.actions, self.reviewers):
+            # Panel holds a widget's change from the browser for 50 ms (``Syncable._debounce``) to
+            # merge a burst; the session's refresh merges bursts itself, so a click starts at once.
+            widget._debounce = 0
         for dropdown in self.dropdowns:
             # A pick closes the drop-down (in the browser, at once): the open menu's invisible
             # backdrop would otherwise swallow the next click on the page.
@@ -161,6 +165,7 @@ class ActiveFilters(Viewer):
             css_classes=["ts-reset"],
             on_click=lambda _: filters.reset(),
         )
+        self.reset._debounce = 0  # as FilterControls' widgets: a click starts at once
         self.empty = HTML(NO_FILTERS, stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"], margin=(8, 8))
         # Every chip is an option of one MultiPill, shown selected; a click deselects it and so
         # removes its filter. One Bokeh model whose options change, where a chip per value added and
