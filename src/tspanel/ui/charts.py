@@ -10,6 +10,7 @@ session's Filters; a legend click is the one Bokeh event left (HoloViews has no 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import logging
 import math
@@ -456,19 +457,32 @@ class Replay:
             return None
         element = self.element
         if isinstance(element, hv.Element):
-            return element.clone(data=frame)
+            return _with_rows(element, frame)
         if self.by is None:
-            return element.clone([(key, layer.clone(data=frame)) for key, layer in element.data.items()])
+            return element.clone([(key, _with_rows(layer, frame)) for key, layer in element.data.items()])
         present = set(frame[self.by])
         if not present <= self.keys:
             return None  # a series it never drew: hvPlot's converter builds its layer
         return element.clone(
             [
-                (key, layer.clone(data=frame[frame[self.by] == key[0]]))
+                (key, _with_rows(layer, frame[frame[self.by] == key[0]]))
                 for key, layer in element.data.items()
                 if key[0] in present
             ]
         )
+
+
+def _with_rows(element: Any, frame: pd.DataFrame) -> Any:
+    """``element.clone(data=frame)`` for rows with the columns and dtypes ``element`` was drawn from.
+
+    A clone re-validates the data and re-initialises every parameter (0.7 ms a layer, a fifth of a
+    chart's update); a copy with the new rows is 0.12 ms. It keeps the element's id, so HoloViews
+    finds the same options; elements are never changed in place, so sharing the rest is safe.
+    """
+    new = copy.copy(element)
+    new.data = frame
+    new.id = element.id
+    return new
 
 
 def _holds(element: Any, frame: pd.DataFrame) -> bool:
