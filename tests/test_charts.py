@@ -271,8 +271,11 @@ def test_the_escalation_chart_says_why_it_is_flat_under_a_severity_filter():
     )
     c, _ = chart("escalation", frame, Filters(severities=["high"]))
     assert "0% or 100% by construction" in c.card.title.object
+    assert "ts-hidden" not in c.card.title.object
     plain, _ = chart("escalation", frame)
-    assert "by construction" not in plain.card.title.object
+    # Without the filter the caveat keeps its line (the card keeps its height) but is hidden.
+    hidden = plain.card.title.object.split('<span class="ts-hidden" aria-hidden="true">', 1)
+    assert "by construction" not in hidden[0] and "by construction" in hidden[1]
     assert list(plain.pipe.data["Daily"]) == [100.0, 100.0]
 
 

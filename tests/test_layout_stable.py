@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 from bokeh.document import Document
 
 from tspanel.source import default_world
 from tspanel.ui.session import DashboardSession
+from tspanel.ui.volume import VolumeTab
 
 LAYOUT_PROPERTIES = {"visible", "stylesheets", "css_classes", "children", "styles", "sizing_mode"}
 # Hidden series of a chart: the glyph and its legend entry are hidden in place (no layout).
@@ -48,3 +50,13 @@ def test_filter_clicks_change_data_and_text_only():
         assert {("HTML", "text"), ("ColumnDataSource", "data")} <= changed, change
         assert {m.id for m in document.models} == models, change  # no model added or dropped
     assert session.active.chips.visible and session.active.empty.visible
+
+
+def test_the_week_over_week_table_keeps_a_row_for_every_category():
+    frame = pl.DataFrame(
+        {"category": ["fraud"], "this_week": [66], "previous_week": [71], "change": [-5], "change_pct": [-7.04]}
+    )
+    html = VolumeTab._wow_table(frame, ("fraud", "spam", "harassment"))
+    assert html.count("<tr") == 1 + 3  # the header, fraud, and two kept (hidden) rows
+    assert html.count("class='ts-pad'") == 2
+    assert ">fraud<" in html and "spam" not in html

@@ -30,7 +30,7 @@ from panel.viewable import Viewer
 from tspanel.models.base import Unavailable
 from tspanel.ui.export import csv_buffer
 from tspanel.ui.html import HTML
-from tspanel.ui.text import esc
+from tspanel.ui.text import HIDDEN_FROM_HERE, esc
 from tspanel.ui.theme import tools
 
 LOG = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ EMPTY_MESSAGE = "No flags match these filters"
 CARD_CSS = """
 .ts-card-title { font-size: 15px; font-weight: 600; letter-spacing: .01em; }
 .ts-card-subtitle { font-size: 12px; opacity: .7; margin-top: 1px; }
+.ts-card-subtitle .ts-hidden { visibility: hidden; }
 .ts-hint { font-size: 11.5px; opacity: .6; font-style: italic; }
 .ts-reason { padding: 28px 16px; text-align: center; opacity: .75; font-size: 13.5px;
   border: 1px dashed rgba(127,127,127,.4); border-radius: 8px; margin: 6px; }
@@ -699,7 +700,9 @@ class ChartCard(Viewer):
 
     @staticmethod
     def _title_html(title: str, subtitle: str) -> str:
-        sub = f'<div class="ts-card-subtitle">{esc(subtitle)}</div>' if subtitle else ""
+        shown, _, hidden = subtitle.partition(HIDDEN_FROM_HERE)
+        kept = f'<span class="ts-hidden" aria-hidden="true">{esc(hidden)}</span>' if hidden else ""
+        sub = f'<div class="ts-card-subtitle">{esc(shown)}{kept}</div>' if subtitle else ""
         return f'<div class="ts-card-title">{esc(title)}</div>{sub}'
 
     def set_subtitle(self, title: str, subtitle: str) -> None:

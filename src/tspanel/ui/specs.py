@@ -38,7 +38,7 @@ from tspanel.ui.palette import (
     WITHIN_SLA,
     cycle_colors,
 )
-from tspanel.ui.text import label
+from tspanel.ui.text import HIDDEN_FROM_HERE, label
 from tspanel.ui.theme import bars, legend_opts, short, time_series
 
 DAY_END = pd.Timedelta(hours=23, minutes=59, seconds=59)
@@ -558,11 +558,16 @@ def wow_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -
     )
 
 
+ESCALATION_CAVEAT = "with a severity filter on, this is 0% or 100% by construction: clear it to read the rate"
+
+
 def escalation_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -> str:
+    """The caveat under a severity filter; without one its line is kept, empty, so the card keeps
+    its height (a card that grew made the browser lay out the whole page again)."""
     text = "share of flags that are high or critical, with its 7-day rolling mean"
     if ctx.filters is not None and ctx.filters.severities:
-        text += " — with a severity filter on, this is 0% or 100% by construction: clear it to read the rate"
-    return text
+        return f"{text} — {ESCALATION_CAVEAT}"
+    return f"{text}{HIDDEN_FROM_HERE} — {ESCALATION_CAVEAT}"
 
 
 def utilisation_subtitle(output: pl.DataFrame, frame: pd.DataFrame, ctx: ChartContext) -> str:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
+# In a card's subtitle, what follows this keeps its space on the card but is not shown: a subtitle
+# that grows and shrinks with the filters would re-size its card, and the page be laid out again.
+HIDDEN_FROM_HERE = "\x1f"
+
 
 def esc(value: Any) -> str:
     """Text safe to place inside HTML (element content or a quoted attribute)."""
