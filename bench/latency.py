@@ -529,7 +529,9 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {s(r.get('open_cold_cards_s'))} / {s(r.get('open_cold_s'))} "
             f"| {n(r.get('open_warm_messages'))} / {n(r.get('open_warm_sent'))} | {s(r.get('open_warm_cpu_s'))} |"
         )
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # When the run ended (a table rewritten later with --from-json keeps the run's time).
+    stamps = [r["measured_at"] for r in results if r.get("measured_at")]
+    stamp = max(stamps) if stamps else dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     clicks = results[0]["summary"]["n_clicks"] if results else 0
     lines.append("")
     loads = [x for r in results for x in r.get("load_avg", [])]
@@ -586,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                 load_before = os.getloadavg()[0]
                 result = measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens)
                 result["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                result["measured_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
                 results.append(result)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
