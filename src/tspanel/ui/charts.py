@@ -563,7 +563,7 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
     plot.current_frame = element
     plot.current_ranges = top_ranges
     plot._update_ranges(element, top_ranges)
-    if subplots and _set_visible(pairs, hidden):
+    if subplots and _set_visible([sub for sub, _ in pairs], hidden):
         _show_legend_of_visible(plot)
     return True
 
@@ -590,10 +590,10 @@ def _show_legend_of_visible(plot: Any) -> None:
             item.visible = shown
 
 
-def _set_visible(shown: list[tuple[Any, Any]], hidden: list[Any]) -> bool:
-    """Show the renderers of ``shown`` (subplot, element) pairs and hide ``hidden``; True if any changed."""
+def _set_visible(shown: list[Any], hidden: list[Any]) -> bool:
+    """Show the glyphs of the ``shown`` subplots and hide those of ``hidden``; True if any changed."""
     changed = False
-    for sub, visible in [*((sub, True) for sub, _ in shown), *((sub, False) for sub in hidden)]:
+    for sub, visible in [*((sub, True) for sub in shown), *((sub, False) for sub in hidden)]:
         renderer = sub.handles.get("glyph_renderer")
         if renderer is not None and renderer.visible != visible:
             renderer.visible = visible

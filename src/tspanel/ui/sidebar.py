@@ -18,6 +18,16 @@ from tspanel.ui.url import clip_dates
 from tspanel.vocab import FILTER_LABELS, action_label, category_label, severity_label, value_label
 
 
+def at_once(*widgets: Any) -> None:
+    """A click on these widgets reaches the server's callbacks at once.
+
+    Panel holds a widget's change from the browser for 50 ms (``Syncable._debounce``, no public
+    switch) to merge a burst; the session's refresh merges bursts itself (10 ms).
+    """
+    for widget in widgets:
+        widget._debounce = 0
+
+
 def _as_date(value: Any) -> dt.date | None:
     if value is None:
         return None
@@ -84,10 +94,7 @@ class FilterControls(Viewer):
             sizing_mode="stretch_width",
             visible=bool(choices.reviewers),
         )
-        for widget in (self.dates, self.categories, self.regions, self.severities, self.actions, self.reviewers):
-            # Panel holds a widget's change from the browser for 50 ms (``Syncable._debounce``) to
-            # merge a burst; the session's refresh merges bursts itself, so a click starts at once.
-            widget._debounce = 0
+        at_once(self.dates, self.categories, self.regions, self.severities, self.actions, self.reviewers)
         for dropdown in self.dropdowns:
             # A pick closes the drop-down (in the browser, at once): the open menu's invisible
             # backdrop would otherwise swallow the next click on the page.
@@ -165,7 +172,6 @@ class ActiveFilters(Viewer):
             css_classes=["ts-reset"],
             on_click=lambda _: filters.reset(),
         )
-        self.reset._debounce = 0  # as FilterControls' widgets: a click starts at once
         self.empty = HTML(NO_FILTERS, stylesheets=[".ts-no-filters { opacity: .7; font-size: 13px; }"], margin=(8, 8))
         # Every chip is an option of one MultiPill, shown selected; a click deselects it and so
         # removes its filter. One Bokeh model whose options change, where a chip per value added and
@@ -182,6 +188,7 @@ class ActiveFilters(Viewer):
             margin=(4, 4),
         )
         self.pills.param.watch(self._pill_clicked, "value")
+        at_once(self.reset, self.pills)
         # Nothing in the strip is shown or hidden: a visibility change makes the browser lay out the
         # whole page again (~0.1 s); text, options and a disabled flag do not.
         self.chips = pn.FlexBox(
@@ -265,5 +272,6 @@ class ActiveFilters(Viewer):
         self.reset.disabled = not chips
 
     def __panel__(self) -> Any:
-        strip = [self.chips, self.show_flags]
-        return pn.Row(*strip, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0)
+        return pn.Row(
+            self.chips, self.show_flags, sizing_mode="stretch_width", css_classes=["ts-filter-strip"], margin=0
+        )
