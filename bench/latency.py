@@ -234,12 +234,23 @@ def changed_url(page: Any, before: str) -> bool:
     return False
 
 
+def press(page: Any, button: Any, mark: Any) -> None:
+    """Click ``button`` with the mouse, the clock starting at the press.
+
+    Playwright's ``click()`` first waits for the element to be stable over two animation frames
+    (~40 ms here): the benchmark's work, not the page's, so it happens before the mark.
+    """
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    if box is None:
+        raise LookupError("the button is not on the page")
+    mark()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
 def sidebar_toggle(page: Any, step: int, mark: Any) -> str:
     name = ("High", "Critical", "Medium")[step % 3]
-    button = page.get_by_role("button", name=name, exact=True).first
-    button.scroll_into_view_if_needed()
-    mark()
-    button.click()
+    press(page, page.get_by_role("button", name=name, exact=True).first, mark)
     return f"sidebar: severity {name}"
 
 
@@ -278,9 +289,7 @@ def reset(page: Any, step: int, mark: Any) -> str:
         mark()
         return "reset: nothing to reset"
     page.evaluate("() => window.scrollTo(0, 0)")
-    button.first.scroll_into_view_if_needed()
-    mark()
-    button.first.click()
+    press(page, button.first, mark)
     return "reset"
 
 

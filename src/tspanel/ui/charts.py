@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import polars as pl
+from bokeh.models import CustomJS
 from holoviews.core.data import disable_pipeline
 from panel.viewable import Viewer
 
@@ -35,6 +36,23 @@ from tspanel.ui.text import HIDDEN_FROM_HERE, esc
 from tspanel.ui.theme import tools
 
 LOG = logging.getLogger(__name__)
+
+# The plot area keeps its width when axis labels or legend entries shrink. A narrower axis or
+# legend changed the frame's width: BokehJS laid out the page again and sent the new width to
+# the server, on most filter clicks (~70 ms until the page settled). After each layout the
+# browser raises the figure's minimum borders to the widest axis and legend it has drawn so far
+# (a plot's border is max(min_border, what its axis or legend needs), so shrinking then changes
+# nothing). Set silently and on the live layout: a normal change would lay the page out again
+# and send each figure's borders to the server when the page opens.
+STEADY_FRAME_JS = """
+const view = Bokeh.index.find_one(cb_obj);
+if (view == null || view.frame == null || view.layout == null || view.layout.min_border == null) return;
+const frame = view.frame.bbox, outer = view.layout.bbox, border = view.layout.min_border;
+const left = Math.ceil(frame.left), right = Math.ceil(outer.width - frame.right);
+if (left > border.left) { border.left = left; cb_obj.setv({min_border_left: left}, {silent: true}); }
+if (right > border.right) { border.right = right; cb_obj.setv({min_border_right: right}, {silent: true}); }
+"""
+
 Data = pl.DataFrame | dict[str, Any] | None
 EMPTY_MESSAGE = "No flags match these filters"
 
@@ -417,6 +435,7 @@ class Chart:
                 legend.on_event("legend_item_click", self._legend_clicked)
         if figure.id not in self._hooked:
             self._hooked.add(figure.id)
+            figure.js_on_change("inner_width", CustomJS(code=STEADY_FRAME_JS))
             for decorate in self.spec.decorations:
                 decorate(figure)
 
