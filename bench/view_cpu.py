@@ -6,8 +6,10 @@ are what every later visitor costs. On the last session filters are toggled six 
 CPU of each synchronous filter change minus the CPU of ``Dashboard.refresh()`` (the data
 side) is the view's share. The second round is reported (the first warms caches).
 
-    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--opens N] [--profile] [--profile-open] [--each]
+    python bench/view_cpu.py [DATASET_DIR] [--tab 0|1|2] [--opens N] [--profile] [--profile-open] [--each] [--floor]
 
+``--floor`` also opens a page of only the open tab's charts (their hvPlot calls on the same
+frames, in a bare Panel column): the part of a session open that no page design can remove.
 ``--each`` also prints every change of the second round: its CPU in total and in the charts'
 updates (``ChartSet.update``), with a brush (a date range) and its reset added to the changes.
 
@@ -39,6 +41,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the 30 costliest calls of the refreshes")
     parser.add_argument("--profile-open", action="store_true", help="print the 30 costliest calls of a warm open")
     parser.add_argument("--each", action="store_true", help="print each change's CPU (total and chart updates)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also open a bare page of only the open tab's hvPlot charts (same frames and calls): the stack's floor",
+    )
     args = parser.parse_args()
 
     dataset = load_dataset(args.data) if args.data else default_world()
@@ -60,6 +67,12 @@ def main() -> None:
         opening.disable()
         pstats.Stats(opening).sort_stats("cumulative").print_stats(30)
     session.tabs.active = args.tab
+    if args.floor:
+        floor = [open_charts_only(session, args.tab) for _ in range(args.opens + 1)][1:]
+        print(
+            f"the tab's hvPlot charts alone in a bare Panel column, warm: median {statistics.median(floor):.3f} s CPU "
+            f"({len(floor)} opens)"
+        )
 
     data_cpu: list[float] = []
     refresh = session.dashboard.refresh
@@ -125,6 +138,27 @@ def open_session(dataset: Any) -> tuple[DashboardSession, float]:
     document.add_root(session.page.get_root(document))
     document.to_json()
     return session, time.process_time() - start
+
+
+def open_charts_only(session: DashboardSession, tab: int) -> float:
+    """CPU to open a page holding only ``tab``'s charts, drawn by their specs' hvPlot calls from
+    the session's own frames: no sidebar, cards, template or tspanel update loop. What six
+    HoloViews/Bokeh plots cost per session on this machine, whatever the page around them."""
+    import panel as pn
+
+    view = session.views.get(TABS[tab])
+    drawn = getattr(getattr(view, "charts", None), "charts", {})
+    charts = [chart for chart in drawn.values() if chart._sent is not None]
+    if not charts:
+        raise SystemExit(f"--floor: tab {tab} has no charts drawn")
+    start = time.process_time()
+    page = pn.Column(
+        *(pn.pane.HoloViews(c.spec.plot(c._sent, c.context), sizing_mode="stretch_width") for c in charts)
+    )
+    document = Document()
+    document.add_root(page.get_root(document))
+    document.to_json()
+    return time.process_time() - start
 
 
 if __name__ == "__main__":
