@@ -66,6 +66,12 @@ TAB_NAMES: tuple[str, ...] = (
     "Reviewer Queue",
     "Attack Detection & Summary",
 )
+# Below 1280 px the four labels at Material's default size (14 px, 16 px padding) needed 774 px
+# where a 1024 px screen leaves ~710 beside the sidebar: the last tab was cut ("ATTACK DETEC…")
+# behind a scroll arrow. Slightly smaller labels and padding fit them from 1024 px up.
+NARROW_TABS_SX: dict[str, Any] = {
+    "@media (max-width: 1279.95px)": {"& .MuiTab-root": {"fontSize": "13px", "px": "10px", "minWidth": 0}},
+}
 # Tabs whose data is one Dashboard domain (the attacks tab runs its own detection model).
 DOMAIN_TABS: tuple[str, ...] = ("volume", "classifier", "queue")
 TAB_VIEWS: dict[str, Callable[..., Any]] = {"volume": VolumeTab, "classifier": ClassifierTab, "queue": QueueTab}
@@ -157,6 +163,7 @@ class DashboardSession(Viewer):
             active=TABS.index(landing),
             sizing_mode="stretch_width",
             css_classes=["ts-tabs"],
+            sx=NARROW_TABS_SX,
         )
         self.history.param.watch(self._from_url, "search")
         self.filters.param.watch(self._filters_changed, list(FILTER_PARAMS))
