@@ -115,6 +115,26 @@ def test_excluded_series_disappear_from_the_legend_and_legend_clicks_toggle():
     assert filters.categories == ["self_harm"]
 
 
+def test_legends_list_the_series_in_order_stacked_areas_as_the_stack_reads():
+    days = (dt.date(2026, 3, 1), dt.date(2026, 3, 2))
+    intake = pl.DataFrame(
+        [(d, sev, 3) for d in days for sev in ("medium", "critical", "low", "high")],
+        schema={"date": pl.Date, "severity": pl.String, "cases": pl.Int64},
+        orient="row",
+    )
+    c, _ = chart("intake", intake)
+    # low is the bottom band, critical the top one: the legend reads top to bottom
+    assert [item.label.value for item in figure(c).legend[0].items] == ["critical", "high", "medium", "low"]
+
+    categories = daily("category", [(d, cat, 2) for d in days for cat in ("spam", "fraud", "self_harm")])
+    c, _ = chart("volume-by-category", categories)
+    assert [item.label.value for item in figure(c).legend[0].items] == ["spam", "self harm", "fraud"]
+
+    regions = daily("region", [(d, region, 2) for d in days for region in ("EMEA", "AMER")])
+    c, _ = chart("volume-by-region", regions)
+    assert [item.label.value for item in figure(c).legend[0].items] == ["AMER", "EMEA"]
+
+
 def test_week_over_week_keeps_only_kept_rows_in_the_dataset_order():
     frame = pl.DataFrame(
         {

@@ -39,7 +39,7 @@ from tspanel.ui.palette import (
     cycle_colors,
 )
 from tspanel.ui.text import HIDDEN_FROM_HERE, label
-from tspanel.ui.theme import bars, legend_opts, short, time_series
+from tspanel.ui.theme import bars, counts_axis, legend_opts, short, time_series
 
 DAY_END = pd.Timedelta(hours=23, minutes=59, seconds=59)
 REVIEWER_ROWS = 15  # the busiest and the idlest N reviewers are drawn; the rest are counted
@@ -375,6 +375,19 @@ def _coloured(overlay: Any, colours: dict[str, str], by: str = "value") -> Any:
     return overlay
 
 
+def _in_order(overlay: Any, labels: list[str]) -> Any:
+    """The ``by=`` overlay with its layers (and so its legend entries) in the order of ``labels``.
+
+    hvPlot's layers came in no meaningful order (intake: low, high, critical, medium), so the
+    legend did not follow the series' order or the stack.
+    """
+    if not isinstance(overlay, hv.NdOverlay):
+        return overlay
+    rank = {label: i for i, label in enumerate(labels)}
+    keys = sorted(overlay.data, key=lambda key: rank.get(str(key[0]), len(rank)))
+    return overlay.clone([(key, overlay.data[key]) for key in keys])
+
+
 def stacked_areas(y: str, ylabel: str, colours_of: Callable[[ChartContext], dict[str, str]], height: int):
     def render(data: pd.DataFrame, ctx: ChartContext) -> Any:
         colours = {display(k): v for k, v in colours_of(ctx).items()}
@@ -382,6 +395,8 @@ def stacked_areas(y: str, ylabel: str, colours_of: Callable[[ChartContext], dict
         areas = data.hvplot.area(
             x="date", y="bottom", y2="top", by="label", stacked=False, hover_cols=[y], **time_series(height, ylabel)
         )
+        # The legend reads top to bottom as the stack does: the frame's last series is on top.
+        areas = _in_order(areas, list(reversed(dict.fromkeys(data["label"]))))
         return _coloured(areas, colours).opts(**legend_opts())
 
     return render
@@ -391,14 +406,15 @@ def series_lines(y: str, ylabel: str, colours_of: Callable[[ChartContext], dict[
     def render(data: pd.DataFrame, ctx: ChartContext) -> Any:
         colours = {display(k): v for k, v in colours_of(ctx).items()}
         lines = data.hvplot.line(x="date", y=y, by="label", line_width=2, **time_series(height, ylabel))
+        lines = _in_order(lines, list(dict.fromkeys(data["label"])))
         return _coloured(lines, colours).opts(**legend_opts())
 
     return render
 
 
-def horizontal_bars(y: str, ylabel: str, height: int, hover: list[str]):
+def horizontal_bars(y: str, ylabel: str, height: int, hover: list[str], *, counts: bool = True):
     def render(data: pd.DataFrame, ctx: ChartContext) -> Any:
-        return data.hvplot.barh(x="label", y=y, color="color", hover_cols=hover, **bars(height, ylabel))
+        return data.hvplot.barh(x="label", y=y, color="color", hover_cols=hover, **bars(height, ylabel, counts=counts))
 
     return render
 
@@ -500,7 +516,7 @@ def histogram_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
         rot=45,
         xlabel="hours to resolution",
         ylabel="cases",
-        yformatter="%d",
+        **counts_axis("y"),
         tools=["hover"],
         default_tools=[],
     ).opts(toolbar=None)
@@ -601,7 +617,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "Week over week",
             "week_over_week",
             wow_frame,
-            horizontal_bars("change_pct", "change, %", 210, ["this_week", "previous_week"]),
+            horizontal_bars("change_pct", "change, %", 210, ["this_week", "previous_week"], counts=False),
             reuse=True,
             click=Click("categories"),
             subtitle_of=wow_subtitle,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bokeh.models import DatetimeTickFormatter, NumeralTickFormatter
+from bokeh.models import BasicTicker, DatetimeTickFormatter, NumeralTickFormatter
 
 DAY_FORMAT = "%b %d"
 
@@ -38,6 +38,17 @@ def day_ticks() -> DatetimeTickFormatter:
 def count_ticks() -> NumeralTickFormatter:
     """1,234 rather than 1234 or 1.2e3."""
     return NumeralTickFormatter(format="0,0")
+
+
+def whole_ticks() -> BasicTicker:
+    """Ticks of a count axis at whole numbers only: on a 0-3 range Bokeh put them at halves,
+    which the "0,0" labels showed as "0 1 1 2 2 3". A new model per plot, as above."""
+    return BasicTicker(min_interval=1)
+
+
+def counts_axis(axis: str) -> dict[str, Any]:
+    """hvPlot keywords for a count axis (``"x"`` or ``"y"`` as drawn on screen): 1,234 at whole numbers."""
+    return {f"{axis}formatter": count_ticks(), f"{axis}ticks": whole_ticks()}
 
 
 LEGEND = "right"
@@ -75,15 +86,16 @@ def time_series(height: int, ylabel: str, *, counts: bool = True) -> dict[str, A
         "grid": True,
         "legend": LEGEND,
         "xformatter": day_ticks(),
-        "yformatter": count_ticks() if counts else None,
+        **(counts_axis("y") if counts else {"yformatter": None}),
         "tools": ["xbox_select"],
     }
 
 
-def bars(height: int, xlabel: str) -> dict[str, Any]:
+def bars(height: int, xlabel: str, *, counts: bool = False) -> dict[str, Any]:
     """A horizontal bar chart: a click is a selection (tap), hover shows the numbers, no pan or zoom."""
     return {
         **common(height),
+        **(counts_axis("x") if counts else {}),  # a bar's length is on the horizontal axis
         "xlabel": "",
         "ylabel": xlabel,  # hvPlot's barh keeps the value axis named "y"
         "grid": False,
