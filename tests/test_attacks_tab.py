@@ -68,9 +68,17 @@ def test_signals_are_explained_strongest_first():
 
 
 def test_tables_escape_third_party_text():
-    frame = pl.DataFrame({"category": ['<img src=x onerror="window.__pwned=1">']})
+    frame = pl.DataFrame({"category": ['<img src=x onerror="window.pwned=1">']})
     html = table_html(frame, {"category": "Category"}, "empty")
-    assert "<img" not in html and "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;" in html
+
+
+def test_tables_write_codes_as_words_and_keep_dates_on_one_line():
+    frame = pl.DataFrame(
+        {"date": [dt.date(2026, 9, 23)], "category": ["self_harm"], "pattern": ["spam_wave"], "score": [29.126]}
+    )
+    html = table_html(frame, {"date": "Day", "category": "Category", "pattern": "Pattern", "score": "Score"}, "e")
+    assert "<td class='ts-nowrap'>2026-09-23</td><td>self harm</td><td>spam wave</td><td>29.13</td>" in html
 
 
 def test_summary_button_writes_the_offline_report(world, monkeypatch, tmp_path):

@@ -55,16 +55,28 @@ def signals_text(signals: str | dict[str, float] | None) -> str:
     return ", ".join(f"{label(k)} {v:.1f}" for k, v in ranked) or "volume only"
 
 
+WORDS = ("category", "pattern")  # codes shown as words, as on the charts ("self harm", "spam wave")
+
+
 def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
-    """A small HTML table of ``frame`` (every cell escaped: data strings are third-party text)."""
+    """A small HTML table of ``frame`` (every cell escaped: data strings are third-party text).
+
+    Dates never break across lines ("2026-" over "09-23" in a narrow column)."""
     if frame.height == 0:
         return f'<div class="ts-hint">{esc(empty)}</div>'
     head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
     rows = "".join(
-        "<tr>" + "".join(f"<td>{esc(_cell(row[c]))}</td>" for c in columns) + "</tr>"
-        for row in frame.iter_rows(named=True)
+        "<tr>" + "".join(_td(c, row[c]) for c in columns) + "</tr>" for row in frame.iter_rows(named=True)
     )
     return f"<table class='ts-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _td(column: str, value: Any) -> str:
+    if isinstance(value, dt.date):
+        return f"<td class='ts-nowrap'>{esc(_cell(value))}</td>"
+    if column in WORDS and isinstance(value, str):
+        return f"<td>{esc(label(value))}</td>"
+    return f"<td>{esc(_cell(value))}</td>"
 
 
 def evidence_html(evidence: Evidence) -> str:
@@ -306,7 +318,8 @@ class DetectionView(Viewer):
         events = result["known_events"]
         if self.events_card.show(events):
             cols = {"attack_id": "Attack", "start_date": "Start", "end_date": "End", "category": "Category"}
-            cols |= {c: label(c).capitalize() for c in ("pattern", "num_accounts", "region") if c in events.columns}
+            titles = {"pattern": "Pattern", "num_accounts": "Accounts", "region": "Region"}
+            cols |= {c: title for c, title in titles.items() if c in events.columns}
             self.events.object = table_html(events, cols, "No known attacks in the selected days.")
         comparison = result["comparison"]
         self.comparison_card.show(comparison)
