@@ -73,12 +73,14 @@ def test_tables_escape_third_party_text():
     assert "<img" not in html and "&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;" in html
 
 
-def test_tables_write_codes_as_words_and_keep_dates_on_one_line():
+def test_tables_write_codes_as_words_align_text_left_and_keep_dates_on_one_line():
     frame = pl.DataFrame(
         {"date": [dt.date(2026, 9, 23)], "category": ["self_harm"], "pattern": ["spam_wave"], "score": [29.126]}
     )
     html = table_html(frame, {"date": "Day", "category": "Category", "pattern": "Pattern", "score": "Score"}, "e")
-    assert "<td class='ts-nowrap'>2026-09-23</td><td>self harm</td><td>spam wave</td><td>29.13</td>" in html
+    assert "<th>Day</th><th class='ts-text'>Category</th><th class='ts-text'>Pattern</th><th>Score</th>" in html
+    cells = "<td class='ts-nowrap'>2026-09-23</td><td class='ts-text'>self harm</td><td class='ts-text'>spam wave</td>"
+    assert cells + "<td>29.13</td>" in html  # text left-aligned, numbers right
 
 
 def test_summary_button_writes_the_offline_report(world, monkeypatch, tmp_path):

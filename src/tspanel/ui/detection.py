@@ -64,19 +64,23 @@ def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
     Dates never break across lines ("2026-" over "09-23" in a narrow column)."""
     if frame.height == 0:
         return f'<div class="ts-hint">{esc(empty)}</div>'
-    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
+    text = {c for c in columns if frame.schema[c] in (pl.String, pl.Categorical)}  # left-aligned, numbers right
+    head = "".join(f"<th{_TEXT if c in text else ''}>{esc(title)}</th>" for c, title in columns.items())
     rows = "".join(
-        "<tr>" + "".join(_td(c, row[c]) for c in columns) + "</tr>" for row in frame.iter_rows(named=True)
+        "<tr>" + "".join(_td(c, row[c], c in text) for c in columns) + "</tr>" for row in frame.iter_rows(named=True)
     )
     return f"<table class='ts-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _td(column: str, value: Any) -> str:
+_TEXT = " class='ts-text'"
+
+
+def _td(column: str, value: Any, text: bool) -> str:
     if isinstance(value, dt.date):
         return f"<td class='ts-nowrap'>{esc(_cell(value))}</td>"
     if column in WORDS and isinstance(value, str):
-        return f"<td>{esc(label(value))}</td>"
-    return f"<td>{esc(_cell(value))}</td>"
+        value = label(value)
+    return f"<td{_TEXT if text else ''}>{esc(_cell(value))}</td>"
 
 
 def evidence_html(evidence: Evidence) -> str:
