@@ -12,7 +12,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -89,6 +90,21 @@ _LEGEND_JS = """
   return null;
 }
 """
+
+
+@contextmanager
+def opened(browser: Any, url: str, width: int = 1440, height: int = 1200) -> Iterator[tuple[Any, list[str]]]:
+    """A page of ``url`` in a fresh browser context, once its KPI cards show; with the page's errors."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector("[data-kpi]", timeout=90_000)
+        yield page, errors
+    finally:
+        context.close()
 
 
 def tspanel(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dashboard import plot, wait_for
+from .dashboard import opened, plot, wait_for
 
 LABELS = ["FLAG VOLUME & TRENDS", "CLASSIFIER HEALTH", "REVIEWER QUEUE", "ATTACK DETECTION & SUMMARY"]
 
 
 def test_at_1024_px_every_tab_label_shows_whole_and_the_daily_chart_has_room(browser: Any, server: str) -> None:
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(server, timeout=120_000)
-        page.wait_for_selector("[data-kpi]", timeout=90_000)
+    with opened(browser, server, width=1024, height=900) as (page, errors):
         tabs = page.get_by_role("tab")
         wait_for(lambda: tabs.count() == 4, "four tabs")
         page.wait_for_timeout(500)  # the labels' font and the tab bar's scroll buttons settle
@@ -35,5 +29,3 @@ def test_at_1024_px_every_tab_label_shows_whole_and_the_daily_chart_has_room(bro
         wait_for(lambda: (p := plot(page, "volume-by-category")) and p["colours"] > 10, "the daily chart drawn")
         assert plot(page, "volume-by-category")["frame"]["width"] >= 300
         assert errors == []
-    finally:
-        context.close()

@@ -17,7 +17,7 @@ import pytest
 from pg_server import find_bindir, postgres_server
 from serving import free_port, serving
 
-from .dashboard import page_kpis, wait_for
+from .dashboard import opened, page_kpis, wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -49,13 +49,7 @@ def db_server(chromium_path: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def test_the_dashboard_is_served_from_the_database(browser: Any, db_server: tuple[str, Any]) -> None:
     base, log = db_server
-    context = browser.new_context(viewport={"width": 1440, "height": 1200})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(base, timeout=120_000)
-        page.wait_for_selector("[data-kpi]", timeout=90_000)
+    with opened(browser, base) as (page, errors):
         assert page_kpis(page)["total_flags"] == LAST_7_DAYS
         page.get_by_role("button", name="Selected dates").click()
         wait_for(lambda: page_kpis(page)["total_flags"] == ALL_DAYS, "every flag of the database on the cards")
@@ -65,5 +59,3 @@ def test_the_dashboard_is_served_from_the_database(browser: Any, db_server: tupl
         assert "serving postgresql://tspanel:***@127.0.0.1:" in text
         assert "(42,255 flags)" in text
         assert SECRET not in text and SECRET not in page.content()
-    finally:
-        context.close()

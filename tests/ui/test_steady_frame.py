@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .dashboard import click_legend, plot, query, wait_for, wait_for_query
+from .dashboard import click_legend, opened, plot, query, wait_for, wait_for_query
 
 LANDING = ("volume-by-category", "week-over-week", "volume-by-region", "severity-mix", "action-mix")
 
@@ -35,13 +35,7 @@ def frames(page: Any) -> dict[str, tuple[float, float]]:
 
 
 def test_a_category_filter_keeps_every_plot_area_in_place(browser: Any, server: str) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 1200})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(server, timeout=120_000)
-        page.wait_for_selector("[data-kpi]", timeout=90_000)
+    with opened(browser, server) as (page, errors):
         for name in LANDING:
             wait_for(lambda name=name: (p := plot(page, name)) and p["colours"] > 10, f"{name} drawn")
         assert len(page.evaluate(VISIBLE_LEGEND_JS, "volume-by-category")) == 6
@@ -59,5 +53,3 @@ def test_a_category_filter_keeps_every_plot_area_in_place(browser: Any, server: 
         assert frames(page) == before
         assert query(page) == {"categories": ["self_harm"]}
         assert errors == []
-    finally:
-        context.close()
