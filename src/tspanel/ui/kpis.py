@@ -170,6 +170,7 @@ class KpiStrip(Viewer):
             label="Compare",
             css_classes=["ts-kpi-period"],
             margin=(0, 4),
+            sx={"& .MuiButtonBase-root": {"whiteSpace": "nowrap"}},  # "Selected dates" on one line
         )
         self.pane = HTML("", stylesheets=[KPI_CSS], sizing_mode="stretch_width", css_classes=["ts-kpi-strip"])
         self.update(result)
