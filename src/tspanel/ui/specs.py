@@ -375,15 +375,17 @@ def _coloured(overlay: Any, colours: dict[str, str], by: str = "value") -> Any:
     return overlay
 
 
-def _in_order(overlay: Any, labels: list[str]) -> Any:
-    """The ``by=`` overlay with its layers (and so its legend entries) in the order of ``labels``.
+def _in_order(overlay: Any, labels: pd.Series, *, top_first: bool = False) -> Any:
+    """The ``by=`` overlay with its layers (and so its legend entries) in the frame's series order.
 
     hvPlot's layers came in no meaningful order (intake: low, high, critical, medium), so the
-    legend did not follow the series' order or the stack.
+    legend did not follow the series' order or the stack. ``top_first``: a stack's legend reads
+    top to bottom as the stack does (the frame's last series is on top).
     """
     if not isinstance(overlay, hv.NdOverlay):
         return overlay
-    rank = {label: i for i, label in enumerate(labels)}
+    order = list(dict.fromkeys(labels))
+    rank = {label: i for i, label in enumerate(reversed(order) if top_first else order)}
     keys = sorted(overlay.data, key=lambda key: rank.get(str(key[0]), len(rank)))
     return overlay.clone([(key, overlay.data[key]) for key in keys])
 
@@ -395,8 +397,7 @@ def stacked_areas(y: str, ylabel: str, colours_of: Callable[[ChartContext], dict
         areas = data.hvplot.area(
             x="date", y="bottom", y2="top", by="label", stacked=False, hover_cols=[y], **time_series(height, ylabel)
         )
-        # The legend reads top to bottom as the stack does: the frame's last series is on top.
-        areas = _in_order(areas, list(reversed(dict.fromkeys(data["label"]))))
+        areas = _in_order(areas, data["label"], top_first=True)
         return _coloured(areas, colours).opts(**legend_opts())
 
     return render
@@ -406,7 +407,7 @@ def series_lines(y: str, ylabel: str, colours_of: Callable[[ChartContext], dict[
     def render(data: pd.DataFrame, ctx: ChartContext) -> Any:
         colours = {display(k): v for k, v in colours_of(ctx).items()}
         lines = data.hvplot.line(x="date", y=y, by="label", line_width=2, **time_series(height, ylabel))
-        lines = _in_order(lines, list(dict.fromkeys(data["label"])))
+        lines = _in_order(lines, data["label"])
         return _coloured(lines, colours).opts(**legend_opts())
 
     return render

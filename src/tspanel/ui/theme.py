@@ -35,20 +35,14 @@ def day_ticks() -> DatetimeTickFormatter:
     )
 
 
-def count_ticks() -> NumeralTickFormatter:
-    """1,234 rather than 1234 or 1.2e3."""
-    return NumeralTickFormatter(format="0,0")
-
-
-def whole_ticks() -> BasicTicker:
-    """Ticks of a count axis at whole numbers only: on a 0-3 range Bokeh put them at halves,
-    which the "0,0" labels showed as "0 1 1 2 2 3". A new model per plot, as above."""
-    return BasicTicker(min_interval=1)
-
-
 def counts_axis(axis: str) -> dict[str, Any]:
-    """hvPlot keywords for a count axis (``"x"`` or ``"y"`` as drawn on screen): 1,234 at whole numbers."""
-    return {f"{axis}formatter": count_ticks(), f"{axis}ticks": whole_ticks()}
+    """hvPlot keywords for a count axis (``"x"`` or ``"y"`` as drawn on screen).
+
+    Labels read 1,234 (not 1234 or 1.2e3), and ticks sit at whole numbers only: on a 0-3 range
+    Bokeh put them at halves, which those labels showed as "0 1 1 2 2 3". New models per plot:
+    a Bokeh model belongs to one document (one browser session).
+    """
+    return {f"{axis}formatter": NumeralTickFormatter(format="0,0"), f"{axis}ticks": BasicTicker(min_interval=1)}
 
 
 LEGEND = "right"

@@ -28,9 +28,9 @@ table.ts-table { border-collapse: collapse; width: 100%; font-size: 12.5px; font
 .ts-table .ts-label { max-width: 14em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .ts-table .ts-up { color: #d32f2f; } .ts-table .ts-down { color: #2e7d32; }
 .ts-table tr.ts-pad { visibility: hidden; }
+.ts-table tr.ts-pad td { border-bottom-color: transparent; }
 .ts-table td.ts-nowrap { white-space: nowrap; }
 .ts-table th.ts-text, .ts-table td.ts-text { text-align: left; }
-.ts-table tr.ts-pad td { border-bottom-color: transparent; }
 """
 
 
