@@ -343,6 +343,9 @@ def test_the_memory_budget_picks_memory_hybrid_or_lazy_and_the_numbers_do_not_ch
     lazy = _storage_with_budget(monkeypatch, parquet_world, size.hot / 2 / 2**20)
     assert (whole.storage, hybrid.storage, lazy.storage) == ("memory", "hybrid", "lazy")
     assert whole.in_memory is not None and hybrid.in_memory is not None and lazy.in_memory is None
+    # Only when every row is in RAM does a refresh use Polars' in-memory engine (the refreshes
+    # compared below therefore also compare the two engines' answers).
+    assert (whole.engine, hybrid.engine, lazy.engine) == ("in-memory", "streaming", "streaming")
     # the cold text columns of the hybrid dataset come from the files, row for row
     expected = whole.flags.collect()
     assert hybrid.flags.collect().equals(expected)

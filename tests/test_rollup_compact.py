@@ -95,8 +95,10 @@ def test_spilled_facts_serve_the_same_kpis(rollup, monkeypatch):
     from tspanel.models.dashboard import Dashboard
     from tspanel.rollup.dataset import SPILL_ENV, dataset_from_rollup
 
+    assert dataset_from_rollup(rollup, name="in memory").engine == "in-memory"
     monkeypatch.setenv(SPILL_ENV, "10_000")
     dataset = dataset_from_rollup(rollup, name="spilled")
+    assert dataset.engine == "streaming"  # a scan of the file: the streaming engine bounds memory
     scanned = re.search(r"Parquet SCAN \[(.+?)\]", dataset.flags.explain())
     assert scanned is not None
     folder = Path(scanned.group(1)).parent

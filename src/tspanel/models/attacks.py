@@ -145,7 +145,7 @@ class AttacksModel(DomainModel):
             .join(counts, on="date", how="left")
             .with_columns(pl.col("flags").fill_null(0))
             .sort("date")
-            .collect()
+            .collect(engine=self.dataset.engine)
         )
         alert_days = self.alerts()["date"].unique().implode()
         truth = self.truth()
@@ -172,7 +172,7 @@ class AttacksModel(DomainModel):
                 .group_by("date", "category")
                 .agg(self.count())
                 .with_columns(as_text("category"))
-                .collect()
+                .collect(engine=self.dataset.engine)
                 .iter_rows()
             ),
         )
@@ -186,7 +186,7 @@ class AttacksModel(DomainModel):
         events = self.dataset.attacks.filter((pl.col("start_date") <= end) & (pl.col("end_date") >= start))
         if self.filters.categories:
             events = events.filter(pl.col("category").cast(pl.String).is_in(list(self.filters.categories)))
-        return events.sort("start_date").collect()
+        return self.collect(events.sort("start_date"))
 
     @param.depends("filters.param", "method", "threshold")
     def evaluation(self) -> dict[str, Any] | Unavailable:

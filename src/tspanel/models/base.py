@@ -13,6 +13,7 @@ import polars as pl
 from tspanel.models import timing
 from tspanel.models.filters import Filters
 from tspanel.schema import SLA_HOURS
+from tspanel.source.dataset import Engine
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,14 @@ class DomainModel(param.Parameterized):
         """Collect the named outputs (default: all) in one pass over the data."""
         specs = self.queries()
         wanted = list(specs) if names is None else list(names)
-        return collect_outputs({name: specs[name] for name in wanted})
+        return collect_outputs({name: specs[name] for name in wanted}, engine=self.dataset.engine)
 
     def output(self, name: str) -> Any:
         return self.compute([name])[name]
+
+    def collect(self, frame: pl.LazyFrame) -> pl.DataFrame:
+        """``frame`` collected by the dataset's engine (tspanel.source.Dataset.engine)."""
+        return frame.collect(engine=self.dataset.engine)
 
     @property
     def columns(self) -> frozenset[str]:
@@ -164,6 +169,7 @@ class DomainModel(param.Parameterized):
 
 def collect_outputs(
     specs: dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable],
+    engine: Engine = "streaming",
 ) -> dict[str, Any]:
     """Run every lazy query in one ``collect_all`` and apply each finishing step.
 
@@ -171,6 +177,7 @@ def collect_outputs(
     such as the staffing plan); its finishing step then gets the list of collected frames.
     All of them run in the same ``collect_all``: collecting them one by one afterwards costs
     a query's fixed overhead each and forgoes running them beside the others.
+    ``engine``: the dataset's (tspanel.source.Dataset.engine).
     """
     lazy: dict[str, pl.LazyFrame | list[pl.LazyFrame]] = {}
     finish: dict[str, Any] = {}
@@ -185,7 +192,7 @@ def collect_outputs(
     queries: list[pl.LazyFrame] = []
     for query in lazy.values():
         queries.extend(query if isinstance(query, list) else [query])
-    frames = iter(pl.collect_all(queries) if queries else [])
+    frames = iter(pl.collect_all(queries, engine=engine) if queries else [])
     for name, query in lazy.items():
         value: Any = [next(frames) for _ in query] if isinstance(query, list) else next(frames)
         out[name] = finish[name](value) if name in finish else value

@@ -102,7 +102,7 @@ class Dashboard(param.Parameterized):
             names = only[model_name] if only is not None else list(queries)
             for name in names:
                 specs[f"{model_name}.{name}"] = queries[name]
-        flat = collect_outputs(specs)
+        flat = collect_outputs(specs, engine=self.dataset.engine)
         out: dict[str, dict[str, Any]] = {}
         for key, value in flat.items():
             model_name, name = key.split(".", 1)

@@ -298,15 +298,16 @@ class QueueModel(DomainModel):
 
     def _backlog_now(self, as_of: dt.datetime) -> dict[str, np.ndarray]:
         """Age (hours) and severity code of every case open at `as_of`."""
-        return backlog_arrays(self._backlog_now_query(as_of).collect())
+        return backlog_arrays(self.collect(self._backlog_now_query(as_of)))
 
     def _service_hours(self, end: dt.date) -> dict[int, np.ndarray]:
         """Measured hands-on hours (resolved_at - assigned_at) of the last four weeks, by severity."""
-        return service_arrays(self._service_hours_query(end).collect(), measured=self.has("assigned_at", "resolved_at"))
+        frame = self.collect(self._service_hours_query(end))
+        return service_arrays(frame, measured=self.has("assigned_at", "resolved_at"))
 
     def _hour_profile(self, end: dt.date) -> np.ndarray:
         """(weekday, UTC hour) shares of arrivals over the last four weeks; flat without timestamps."""
-        return hour_profile(self._hour_profile_query(end).collect())
+        return hour_profile(self.collect(self._hour_profile_query(end)))
 
     def _backlog_now_query(self, as_of: dt.datetime) -> pl.LazyFrame:
         opened, resolved = self._opened(), self._resolved()

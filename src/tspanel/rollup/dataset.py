@@ -363,6 +363,7 @@ def dataset_from_rollup(
         weight=WEIGHT,
         rolled=rolled_shares(rollup.signals),
         row_source=row_source,
+        engine="in-memory" if folder is None else "streaming",
     )
     if folder is not None:  # removed with the Dataset (or at exit)
         weakref.finalize(dataset, shutil.rmtree, folder, True)

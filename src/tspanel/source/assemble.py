@@ -77,6 +77,7 @@ def assemble(
         in_memory=rows,
         storage=storage,
         cold_files=cold_files,
+        engine="in-memory" if storage == "memory" else "streaming",
     )
 
 

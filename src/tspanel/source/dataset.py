@@ -13,6 +13,8 @@ from tspanel.source.rows import FlagRows
 # memory: every flag column in memory; hybrid: all but the text ids and hashes;
 # lazy: every query scans the files (see tspanel.source.budget).
 Storage = Literal["memory", "hybrid", "lazy"]
+# The Polars engine a dashboard refresh collects with (tspanel.models.base.collect_outputs).
+Engine = Literal["in-memory", "streaming"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +67,11 @@ class Dataset:
     # blank-to-missing cannot change whether a stripped, non-empty text is found, and they made
     # the scan 4x slower (10 s instead of 2.5 s for four id columns of 10M flags).
     cold_files: pl.LazyFrame | None = None
+    # "in-memory" when every row a refresh reads is in RAM: Polars 2's default, the streaming
+    # engine, costs ~1-2 ms to start each query, and a refresh runs ~25 small aggregates (at 1M
+    # flags 36 ms instead of 65-70 ms a refresh, at 2,000 flags 6 ms instead of 40 ms;
+    # docs/performance.md). "streaming" (Polars' default) when queries scan files: it bounds memory.
+    engine: Engine = "streaming"
 
     def has(self, *columns: str) -> bool:
         """True when every named flag column is present (optional columns may be absent)."""
