@@ -275,7 +275,7 @@ class FlagsTable(DomainModel):
                 source, expr = self.dataset.flags, self._search_expr()
             assert expr is not None
             days = source.slice(first, stop - first).select(ids).with_row_index(_ROW, offset=first)
-            self._search_rows = (key, days.filter(expr).select(_ROW).collect()[_ROW])
+            self._search_rows = (key, days.filter(expr).select(_ROW).pipe(self.collect)[_ROW])
         return self._search_rows[1]
 
     def selection(self) -> pl.LazyFrame:
@@ -335,7 +335,7 @@ class FlagsTable(DomainModel):
     def count(self) -> int:
         """How many flags the selection holds."""
         self.check()
-        return int(self.selection().select(pl.len()).collect().item())
+        return int(self.selection().select(pl.len()).pipe(self.collect).item())
 
     def _sort_key(self, schema: pl.Schema) -> pl.Expr:
         column = self.sort_by or _ROW
@@ -381,7 +381,9 @@ class FlagsTable(DomainModel):
     def _time_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
         """A page of a sort by time: the selection's flags per day give the days the page falls on,
         and only those days' rows are sorted, however deep the page."""
-        days = frame.group_by("date").agg(pl.len().alias("n")).sort("date", descending=self.descending).collect()
+        days = (
+            frame.group_by("date").agg(pl.len().alias("n")).sort("date", descending=self.descending).pipe(self.collect)
+        )
         wanted, skip, seen = [], 0, 0
         for day, n in days.iter_rows():
             if seen + n > offset and seen < offset + length:
@@ -394,7 +396,7 @@ class FlagsTable(DomainModel):
         ordered = window.sort(
             ["date", *key, _ROW], descending=[self.descending] * (1 + len(key)) + [False], nulls_last=True
         )
-        return ordered.slice(skip, length).select(_ROW).collect()[_ROW]
+        return ordered.slice(skip, length).select(_ROW).pipe(self.collect)[_ROW]
 
     def _deep_positions(self, frame: pl.LazyFrame, offset: int, length: int) -> pl.Series:
         """A page far from both ends of the sort.
@@ -408,7 +410,7 @@ class FlagsTable(DomainModel):
         dtype = frame.collect_schema()[self.sort_by]
         if dtype.is_numeric() or dtype.is_temporal():
             if self._values is None or self._values[0] != state:
-                values = frame.select(self.sort_by).collect().to_series()
+                values = frame.select(self.sort_by).pipe(self.collect).to_series()
                 self._values = (state, values.sort(descending=self.descending, nulls_last=True))
             found = _between_values(frame, self._values[1], self.sort_by, self.descending, offset, length)
             if found is not None:
@@ -416,7 +418,7 @@ class FlagsTable(DomainModel):
         if self._order is None or self._order[0] != state:
             sort_key = self._sort_key(frame.collect_schema())
             order = frame.sort(sort_key, descending=self.descending, nulls_last=True, maintain_order=True)
-            self._order = (state, order.select(_ROW).collect()[_ROW])
+            self._order = (state, order.select(_ROW).pipe(self.collect)[_ROW])
         return self._order[1].slice(offset, length)
 
     def sort_order(self) -> pl.Series:
@@ -432,7 +434,7 @@ class FlagsTable(DomainModel):
             key = self._sort_key(values.collect_schema())
             # A stable sort keeps ties in the data's order (4x faster than sorting on the row number too).
             order = values.select(pl.arg_sort_by(key, descending=descending, nulls_last=True, maintain_order=True))
-            return order.collect().to_series().cast(pl.UInt32)
+            return order.pipe(self.collect).to_series().cast(pl.UInt32)
 
         return _sort_orders(self.dataset).get((column, descending), build)
 
@@ -448,7 +450,7 @@ class FlagsTable(DomainModel):
         if total == n:  # everything selected
             return order.slice(offset, length)
         mask = np.zeros(n, dtype=bool)
-        mask[selection.select(_ROW).collect().to_series().to_numpy()] = True
+        mask[selection.select(_ROW).pipe(self.collect).to_series().to_numpy()] = True
         ordered = order.to_numpy()
         from_end = offset + length / 2 > total / 2
         need = total - offset if from_end else offset + length
@@ -474,12 +476,12 @@ class FlagsTable(DomainModel):
         self.check()
         shown = self.shown_columns()
         selection = self.selection()
-        total = int(selection.select(pl.len()).collect().item())
+        total = int(selection.select(pl.len()).pipe(self.collect).item())
         page = min(self.page, max(0, (total - 1) // self.page_size))
         offset = page * self.page_size
         storage = self._storage()
         if storage == "lazy":
-            frame = self._ordered(selection, offset, self.page_size, total).select(shown).collect()
+            frame = self._ordered(selection, offset, self.page_size, total).select(shown).pipe(self.collect)
             return Page(_display(frame), total, page, self.page_size)
         key = [] if self.sort_by is None else [self.sort_by]
         if key and key[0] not in selection.collect_schema():  # hybrid, sorted by an id: read from the files
@@ -493,7 +495,7 @@ class FlagsTable(DomainModel):
         elif key and min(offset, total - offset - self.page_size) > DEEP_PAGE_ROWS:
             positions = self._deep_positions(narrow, offset, self.page_size)
         else:
-            positions = self._ordered(narrow, offset, self.page_size, total).select(_ROW).collect()[_ROW]
+            positions = self._ordered(narrow, offset, self.page_size, total).select(_ROW).pipe(self.collect)[_ROW]
         rows = self.dataset.in_memory.frame[positions]
         derived = self._derived(frozenset(rows.columns))
         rows = rows.with_columns(derived) if derived else rows
