@@ -29,3 +29,33 @@ def test_at_1024_px_every_tab_label_shows_whole_and_the_daily_chart_has_room(bro
         wait_for(lambda: (p := plot(page, "volume-by-category")) and p["colours"] > 10, "the daily chart drawn")
         assert plot(page, "volume-by-category")["frame"]["width"] >= 300
         assert errors == []
+
+
+MULTISIGNAL = (
+    "volume excess per category/region that also looks coordinated (young accounts, shared "
+    "content/targets, repeat accounts, one region, bursts); volume alone on the legacy layout"
+)
+
+
+def test_at_1024_px_the_attack_tab_controls_fit_and_the_method_is_explained(browser: Any, server: str) -> None:
+    """The summary's download button was cut off at the card's right edge; the method select's
+    options carried their descriptions and were cut off at any width."""
+    with opened(browser, server + "?tab=attacks", width=1024, height=900) as (page, errors):
+        method = page.get_by_role("combobox", name="Detection method")
+        wait_for(lambda: method.count() == 1 and method.is_visible(), "the attacks tab built", timeout=150)
+        download = page.get_by_role("button", name="Download (Markdown)")
+        download.scroll_into_view_if_needed()
+        card = page.locator(".ts-chart-summary").first.bounding_box()
+        box = download.bounding_box()
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+        assert method.inner_text().strip() == "multisignal"
+        help_text = page.locator(".ts-method-help div").last
+        assert help_text.text_content() == MULTISIGNAL
+        method.click()
+        page.locator("li", has_text="zscore-legacy").click()
+        wait_for(
+            lambda: help_text.text_content()
+            == "the earlier version: total volume > 7-day rolling mean + 1.5 sd (window includes the day)",
+            "the legacy method's description",
+        )
+        assert errors == []

@@ -148,11 +148,11 @@ class DetectionView(Viewer):
         self._alert_rows: pl.DataFrame | None = None  # the alerts listed, in the order shown
         self._evidence_generation = 0
         self._generation = 0
-        self.method = pmu.Select(
-            label="Detection method",
-            options={f"{name} — {spec.description}": name for name, spec in METHODS.items()},
-            value=self.model.method,
-            width=360,
+        # The options are the methods' names (the CLI's --method and the comparison table use them);
+        # the chosen one's description is a line below: in the option labels it was cut off.
+        self.method = pmu.Select(label="Detection method", options=list(METHODS), value=self.model.method, width=240)
+        self.method_help = HTML(
+            self._method_help(self.model.method), css_classes=["ts-method-help"], sizing_mode="stretch_width"
         )
         self.threshold = pmu.FloatSlider(
             label="Alert threshold (score)", start=1.0, end=10.0, step=0.25, value=self.model.threshold, width=320
@@ -226,6 +226,7 @@ class DetectionView(Viewer):
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
         self._layout = pn.Column(
             pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
+            self.method_help,
             self.error,
             self.metrics_card,
             self.chart_card,
@@ -267,7 +268,12 @@ class DetectionView(Viewer):
             f"{esc(volume.reason)}. Check the dataset's files and reload the page.</div>"
         )
 
+    @staticmethod
+    def _method_help(method: str) -> str:
+        return f'<div style="font-size:12px;opacity:.7;margin:-4px 0 4px 4px">{esc(METHODS[method].description)}</div>'
+
     def _method_changed(self, event: Any) -> None:
+        self.method_help.object = self._method_help(event.new)
         self.model.method = event.new  # resets the model's threshold to the method's default
         self.threshold.value = self.model.threshold
         self._changed()

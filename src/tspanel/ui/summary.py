@@ -63,7 +63,15 @@ class SummaryPanel(Viewer):
         )
         self.button.on_click(self._clicked)
         self._layout = pmu.Paper(
-            pn.Row(self.button, self.offline, self.download, sizing_mode="stretch_width"),
+            # wraps on a narrow screen (at 1024 px the download button was cut off at the right)
+            pn.FlexBox(
+                self.button,
+                self.offline,
+                self.download,
+                flex_wrap="wrap",
+                align_items="center",
+                sizing_mode="stretch_width",
+            ),
             self.progress,
             self.status,
             self.body,
