@@ -54,8 +54,10 @@ def test_at_1024_px_the_attack_tab_controls_fit_and_the_method_is_explained(brow
         method.click()
         page.locator("li", has_text="zscore-legacy").click()
         wait_for(
-            lambda: help_text.text_content()
-            == "the earlier version: total volume > 7-day rolling mean + 1.5 sd (window includes the day)",
+            lambda: (
+                help_text.text_content()
+                == "the earlier version: total volume > 7-day rolling mean + 1.5 sd (window includes the day)"
+            ),
             "the legacy method's description",
         )
         assert errors == []

@@ -145,7 +145,7 @@ class AttacksModel(DomainModel):
             .join(counts, on="date", how="left")
             .with_columns(pl.col("flags").fill_null(0))
             .sort("date")
-            .collect(engine=self.dataset.engine)
+            .pipe(self.collect)
         )
         alert_days = self.alerts()["date"].unique().implode()
         truth = self.truth()
@@ -172,7 +172,7 @@ class AttacksModel(DomainModel):
                 .group_by("date", "category")
                 .agg(self.count())
                 .with_columns(as_text("category"))
-                .collect(engine=self.dataset.engine)
+                .pipe(self.collect)
                 .iter_rows()
             ),
         )
