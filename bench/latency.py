@@ -6,13 +6,16 @@ Run from the repository root (about 2 minutes per size on two cores):
     python bench/latency.py --sizes 42k,1m           # a subset
     python bench/latency.py --json out.json --write-doc   # and rewrite the table in docs/performance.md
     python bench/latency.py --profile 1m             # also sample the server with py-spy during the clicks
+    python bench/latency.py --sizes 1m --tab queue   # the page opened on another tab: severity toggles there
 
 For each size it serves the dataset (``tspanel serve`` in a subprocess on 127.0.0.1; 1M and
 10M are written once by ``tspanel generate DIR --flags N --format parquet`` into
 ``--data-dir``), opens the page in Debian's Chromium (/usr/bin/chromium) driven by
 Playwright, and then makes ``--clicks`` filter changes of three kinds, in turn: a sidebar
 toggle (a severity button), a chart click (the top bar of the week-over-week chart) and a
-brush (a drag across the daily-volume chart); every fourth action resets the filters.
+brush (a drag across the daily-volume chart); every fourth action resets the filters. With
+``--tab classifier|queue|attacks`` the page opens on that tab (``?tab=``) and the actions are
+sidebar toggles and resets only (the chart click and the brush act on the volume tab's charts).
 
 What is measured, in the browser's own clock (performance.now()):
 
@@ -294,15 +297,30 @@ def reset(page: Any, step: int, mark: Any) -> str:
 
 
 ACTIONS = (sidebar_toggle, chart_click, brush, reset)
+TABS = ("volume", "classifier", "queue", "attacks")  # the URL's ?tab= values
+
+
+def actions_on(tab: str) -> tuple[Any, ...]:
+    """The actions of a run on ``tab``: every kind on the volume tab, whose charts they click and brush."""
+    return ACTIONS if tab == "volume" else (sidebar_toggle, sidebar_toggle, sidebar_toggle, reset)
 
 
 def measure_size(
-    size: str, data: Path | None, clicks: int, quiet: float, workdir: Path, profile: bool, opens: int = 1
+    size: str,
+    data: Path | None,
+    clicks: int,
+    quiet: float,
+    workdir: Path,
+    profile: bool,
+    opens: int = 1,
+    tab: str = "volume",
 ) -> dict:
     from playwright.sync_api import sync_playwright
 
-    result: dict[str, Any] = {"size": size, "data": str(data) if data else "built-in world", "clicks": []}
+    result: dict[str, Any] = {"size": size, "data": str(data) if data else "built-in world", "clicks": [], "tab": tab}
+    actions = actions_on(tab)
     with serving(data, workdir / f"serve-{size}.log") as (url, server):
+        url = url if tab == "volume" else f"{url}?tab={tab}"
         spy = None
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -342,7 +360,7 @@ def measure_size(
                 if profile:
                     spy = start_profile(server.pid, workdir / f"profile-{size}")
                 for step in range(clicks):
-                    action = ACTIONS[step % len(ACTIONS)]
+                    action = actions[step % len(actions)]
                     url_before = page.evaluate("() => window.location.search")
                     marks: list[dict[str, Any]] = []
                     cpu0 = cpu_seconds(server)
@@ -350,7 +368,9 @@ def measure_size(
                         # The clock starts just before the mouse action (mark), after any scrolling
                         # and locating, which are the benchmark's work and not the page's.
                         mark = lambda marks=marks: marks.append(page.evaluate(STATE_JS))  # noqa: E731
-                        what = action(page, step // len(ACTIONS), mark)
+                        # the action's variant: its round on the volume tab (each kind once a
+                        # round), the step itself where every action is a sidebar toggle
+                        what = action(page, step // len(actions) if tab == "volume" else step, mark)
                     except LookupError as exc:
                         log(f"{size}: skipped ({exc})")
                         continue
@@ -516,11 +536,15 @@ def table(results: list[dict[str, Any]]) -> str:
         "| messages in per click (p50 / max) [websocket frames p50] | server CPU per click p50 |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+
+    def where(r: dict[str, Any]) -> str:
+        return r["size"] if r.get("tab", "volume") == "volume" else f"{r['size']}, {r['tab']} tab"
+
     for r in results:
         sm = r["summary"]
         kinds = sm["by_kind"]
         lines.append(
-            f"| {r['size']} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} | {s(sm['click_p50_s'])} "
+            f"| {where(r)} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} | {s(sm['click_p50_s'])} "
             f"| {s(sm['click_p95_s'])} | {s(kinds.get('sidebar_toggle'))} / {s(kinds.get('chart_click'))} / "
             f"{s(kinds.get('brush'))} | {n(sm['messages_p50'])} / {n(sm['messages_max'])} [{n(sm['frames_p50'])}] "
             f"| {s(sm['cpu_p50_s'])} |"
@@ -534,7 +558,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         warm = len(r.get("opens_warm", [])) or 1
         lines.append(
-            f"| {r['size']} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} (N={warm}) "
+            f"| {where(r)} | {s(r.get('open_warm_cards_s'))} / {s(r.get('open_warm_s'))} (N={warm}) "
             f"| {s(r.get('open_cold_cards_s'))} / {s(r.get('open_cold_s'))} "
             f"| {n(r.get('open_warm_messages'))} / {n(r.get('open_warm_sent'))} | {s(r.get('open_warm_cpu_s'))} |"
         )
@@ -569,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opens", type=int, default=1, help="warm page opens per size, median reported (default 1)")
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds without messages that mean settled")
     parser.add_argument(
+        "--tab", choices=TABS, default="volume", help="the tab the page opens on (default volume, the landing tab)"
+    )
+    parser.add_argument(
         "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "tspanel-latency", help="generated datasets"
     )
     parser.add_argument("--profile", default="", help="sizes to profile with py-spy during the clicks (e.g. 1m)")
@@ -582,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown size(s) {unknown}; choose from {', '.join(SIZES)}")
     if args.clicks < 0:
         parser.error("--clicks must be 0 (page opens only) or more")
+    if args.write_doc and args.tab != "volume":
+        parser.error("--write-doc rewrites the landing tab's table in docs/performance.md; leave out --tab")
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
@@ -595,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
             for size in sizes:
                 data = dataset_for(size, args.data_dir)
                 load_before = os.getloadavg()[0]
-                result = measure_size(size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens)
+                result = measure_size(
+                    size, data, args.clicks, args.quiet, Path(tmp), size in profiled, args.opens, args.tab
+                )
                 result["load_avg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
                 result["measured_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
                 results.append(result)
