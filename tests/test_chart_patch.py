@@ -100,6 +100,34 @@ def test_the_fast_update_draws_what_the_full_update_draws(tab, monkeypatch):
         assert "volume-by-category" in fast_by_change[4] and "volume-by-category" in fast_by_change[5]
         assert [len(legend) for legend in drawn(fast, tab)["volume-by-category"][1]] == [6]
         assert {"volume-by-category", "escalation", "volume-by-region"} <= fast_by_change[6]
+    if tab == "queue":
+        # The staffing curve's headcounts and marked points move with every selection; its
+        # dashed target line has no data source and stays as drawn.
+        assert all("staffing-curve" in keys for keys in fast_by_change[:5]), fast_by_change
+        assert all("utilisation" in keys for keys in fast_by_change), fast_by_change
+
+
+def test_a_patched_chart_takes_its_new_axis_limits():
+    """Utilisation's value axis reaches past the busiest reviewer (ylim from the data): a reviewer
+    at 300% of capacity must widen it on the fast path as on the full one."""
+    import polars as pl
+
+    dataset = default_world()
+    fast, full = DashboardSession(dataset), DashboardSession(dataset)
+    for session in (fast, full):
+        session.page.get_root(Document())
+        session.tabs.active = 2
+    output = fast.dashboard.refresh({"queue"})["queue"]["utilisation"]
+    busy = output.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(300.0).otherwise(pl.col("utilisation_pct")).alias("utilisation_pct")
+    )
+    fast.queue.charts["utilisation"].update(busy)
+    full.queue.charts["utilisation"]._patch = lambda previous, frame: False
+    full.queue.charts["utilisation"].update(busy)
+    assert fast.queue.charts["utilisation"]._sent is not None
+    shown = drawn(fast, "queue")["utilisation"]
+    assert shown == drawn(full, "queue")["utilisation"]
+    assert shown[2][1] == 315.0, shown[2:]  # the value axis (horizontal bars: x) ends at 1.05 x 300%
 
 
 def test_a_severity_toggle_keeps_the_daily_charts_models():

@@ -359,7 +359,7 @@ class Chart:
         # (its glyph styles are the plot's own), so the options the full path adds are skipped.
         element = self._replay.rebuild(frame) if self._replay is not None else None
         if element is None:
-            if not same_shape(previous, frame):
+            if not (same_shape(previous, frame) or (self.spec.rows_vary and same_columns(previous, frame))):
                 return False
             element = self.spec.plot(frame, self.context)
         try:
@@ -512,6 +512,11 @@ def _holds(element: Any, frame: pd.DataFrame) -> bool:
     return isinstance(data, pd.DataFrame) and list(data.columns) == list(frame.columns) and data.equals(frame)
 
 
+def same_columns(old: pd.DataFrame | None, new: pd.DataFrame) -> bool:
+    """Same columns with the same dtypes (the rows may differ)."""
+    return old is not None and list(old.columns) == list(new.columns) and list(old.dtypes) == list(new.dtypes)
+
+
 def same_shape(old: pd.DataFrame | None, new: pd.DataFrame) -> bool:
     """Same columns and rows, and every non-numeric column (dates, labels, values) unchanged."""
     if old is None or list(old.columns) != list(new.columns) or len(old) != len(new):
@@ -544,8 +549,13 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
         pairs = [(plot, element)]
     else:
         return False
+    # A reference line (the staffing curve's breach target) has no data source: it may stay as
+    # drawn when its value is the same.
+    pairs = [(sub, el) for sub, el in pairs if not _same_reference_line(sub, el)]
     if any("source" not in sub.handles or type(sub.current_frame) is not type(el) for sub, el in pairs):
         return False
+    for sub, el in [(plot, element), *pairs]:
+        _apply_limits(sub, el)
     key = plot.current_key
     plot._reset_ranges()
     previous = plot.current_frame
@@ -585,6 +595,23 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
     if subplots and _set_visible([sub for sub, _ in pairs], hidden):
         _show_legend_of_visible(plot)
     return True
+
+
+def _apply_limits(sub: Any, element: Any) -> None:
+    """The new element's axis limits (e.g. utilisation's ``ylim`` that leaves room above its busiest
+    reviewer), as HoloViews' full update reads them from the element's options."""
+    options = sub.lookup_options(element, "plot").options
+    changed = {k: options[k] for k in ("xlim", "ylim") if k in options and options[k] != getattr(sub, k, None)}
+    if changed:
+        sub.param.update(**changed)
+
+
+def _same_reference_line(sub: Any, element: Any) -> bool:
+    return (
+        isinstance(element, hv.HLine | hv.VLine)
+        and type(sub.current_frame) is type(element)
+        and sub.current_frame.data == element.data
+    )
 
 
 def _show_legend_of_visible(plot: Any) -> None:

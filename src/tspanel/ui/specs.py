@@ -106,6 +106,10 @@ class ChartSpec:
     # The plot call's options do not depend on the frame's values (no data-derived limits or
     # ticks): an update may re-use the last drawn element with new rows (ui.charts.Replay).
     reuse: bool = False
+    # The frame's rows (how many, their labels) change with the selection but not its layers and
+    # options: an update draws the new element and patches the plot's data and ranges in place
+    # (ui.charts.patch_plot) instead of HoloViews' full update.
+    rows_vary: bool = False
 
 
 # --------------------------------------------------------------------------- frames
@@ -741,6 +745,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             utilisation_frame,
             utilisation_plot,
             click=Click("reviewers"),
+            rows_vary=True,
             measure="handled",
             subtitle_of=utilisation_subtitle,
             hint="Click a bar to filter by that reviewer.",
@@ -760,6 +765,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             "staffing",
             staffing_curve_frame,
             staffing_curve_plot,
+            rows_vary=True,  # the headcounts tried and the two marked points move with the forecast
             subtitle=(
                 "next week re-simulated from the forecast arrivals, the measured service times, today's backlog "
                 "and the priority rules; dashed: the breach target"
