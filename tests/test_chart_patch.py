@@ -100,6 +100,10 @@ def test_the_fast_update_draws_what_the_full_update_draws(tab, monkeypatch):
         assert "volume-by-category" in fast_by_change[4] and "volume-by-category" in fast_by_change[5]
         assert [len(legend) for legend in drawn(fast, tab)["volume-by-category"][1]] == [6]
         assert {"volume-by-category", "escalation", "volume-by-region"} <= fast_by_change[6]
+    if tab == "classifier":
+        # The drift chart's two lines and two reference lines, and calibration's points when a
+        # severity filter leaves fewer of them, are updated in place too.
+        assert all({"score-drift", "calibration"} <= keys for keys in fast_by_change[:4]), fast_by_change
     if tab == "queue":
         # The staffing curve's headcounts and marked points move with every selection; its
         # dashed target line has no data source and stays as drawn.

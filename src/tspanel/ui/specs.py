@@ -283,7 +283,11 @@ def quantile_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFra
 
 
 def calibration_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFrame:
-    out = ordered_rows(output, "severity", SEVERITIES, top_first=False)
+    # rises_with_severity is for the subtitle (read from the output); it is null with one severity,
+    # and a column whose type changes would keep the chart from being updated in place
+    out = ordered_rows(output, "severity", SEVERITIES, top_first=False).drop(
+        columns=["rises_with_severity"], errors="ignore"
+    )
     if len(out):
         out["err_low"] = (out["mean_score"] - out["ci_low"]).fillna(0)
         out["err_high"] = (out["ci_high"] - out["mean_score"]).fillna(0)
@@ -451,10 +455,12 @@ def drift_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
     values += [float(data["mean_score"].min()), float(data["mean_score"].max())] if len(data) else []
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     pad = max((high - low) * 0.12, 0.01)
-    lines = data.rename(columns={"mean_score": "Daily mean", "rolling_mean": "Rolling mean"}).hvplot.line(
-        x="date", y=["Daily mean", "Rolling mean"], color=["#7fa7cf", "#2f6db5"], line_width=2.5, **opts
-    )
-    overlay = lines
+    # One hvPlot line per series (not y=[...], an NdOverlay nested in the overlay): a flat overlay
+    # of curves is updated in place on a filter change (ui.charts.patch_plot).
+    named = data.rename(columns={"mean_score": "Daily mean", "rolling_mean": "Rolling mean"})
+    overlay = named.hvplot.line(
+        x="date", y="Daily mean", label="Daily mean", color="#7fa7cf", line_width=2.5, **opts
+    ) * named.hvplot.line(x="date", y="Rolling mean", label="Rolling mean", color="#2f6db5", line_width=2.5, **opts)
     # hvPlot has no horizontal reference line: HoloViews' HLine draws the baseline and threshold.
     if ctx.baseline is not None:
         overlay = overlay * hv.HLine(ctx.baseline).opts(color=GOOD, line_dash="dashed", line_width=1.5)
@@ -703,6 +709,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             calibration_frame,
             calibration_plot,
             click=Click("severities", axis="x"),
+            rows_vary=True,  # a severity filter leaves its severities' points
             subtitle_of=lambda o, f, c: (
                 "mean ML score with its 95% interval; the mean "
                 + {True: "rises with severity, as it should", False: "does not rise with severity: check it"}.get(
