@@ -36,6 +36,10 @@ def make_report(dashboard: Dashboard, offline: bool) -> Report:
     return build_report(build_payload(dashboard), offline=offline)
 
 
+# The buttons' row wraps on a narrow screen (at 1024 px the download button was cut off at the right).
+WRAPPING = {"flex_wrap": "wrap", "align_items": "center", "sizing_mode": "stretch_width"}
+
+
 class SummaryPanel(Viewer):
     """A button that writes the weekly summary for the current filters, with its number check."""
 
@@ -63,15 +67,7 @@ class SummaryPanel(Viewer):
         )
         self.button.on_click(self._clicked)
         self._layout = pmu.Paper(
-            # wraps on a narrow screen (at 1024 px the download button was cut off at the right)
-            pn.FlexBox(
-                self.button,
-                self.offline,
-                self.download,
-                flex_wrap="wrap",
-                align_items="center",
-                sizing_mode="stretch_width",
-            ),
+            pn.FlexBox(self.button, self.offline, self.download, **WRAPPING),
             self.progress,
             self.status,
             self.body,
