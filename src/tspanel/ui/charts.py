@@ -549,12 +549,9 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
         pairs = [(plot, element)]
     else:
         return False
-    # A reference line (the staffing curve's breach target) has no data source: it may stay as
-    # drawn when its value is the same.
-    pairs = [(sub, el) for sub, el in pairs if not _same_reference_line(sub, el)]
     if any("source" not in sub.handles or type(sub.current_frame) is not type(el) for sub, el in pairs):
         return False
-    for sub, el in [(plot, element), *pairs]:
+    for sub, el in [(plot, element), *pairs] if subplots else pairs:  # pairs is [(plot, element)] otherwise
         _apply_limits(sub, el)
     key = plot.current_key
     plot._reset_ranges()
@@ -604,14 +601,6 @@ def _apply_limits(sub: Any, element: Any) -> None:
     changed = {k: options[k] for k in ("xlim", "ylim") if k in options and options[k] != getattr(sub, k, None)}
     if changed:
         sub.param.update(**changed)
-
-
-def _same_reference_line(sub: Any, element: Any) -> bool:
-    return (
-        isinstance(element, hv.HLine | hv.VLine)
-        and type(sub.current_frame) is type(element)
-        and sub.current_frame.data == element.data
-    )
 
 
 def _show_legend_of_visible(plot: Any) -> None:

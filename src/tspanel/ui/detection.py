@@ -24,7 +24,7 @@ from tspanel.models.base import Unavailable
 from tspanel.models.case import alert_records, case_name, case_zip
 from tspanel.models.evidence import Evidence, explain
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import Chart, ChartCard, in_server_session, run_off_loop
+from tspanel.ui.charts import CARD_CSS, Chart, ChartCard, in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.clickable import ClickableHTML
 from tspanel.ui.flags import FlagsPanel
@@ -152,7 +152,10 @@ class DetectionView(Viewer):
         # the chosen one's description is a line below: in the option labels it was cut off.
         self.method = pmu.Select(label="Detection method", options=list(METHODS), value=self.model.method, width=240)
         self.method_help = HTML(
-            self._method_help(self.model.method), css_classes=["ts-method-help"], sizing_mode="stretch_width"
+            self._method_help(self.model.method),
+            stylesheets=[CARD_CSS],
+            css_classes=["ts-method-help"],
+            sizing_mode="stretch_width",
         )
         self.threshold = pmu.FloatSlider(
             label="Alert threshold (score)", start=1.0, end=10.0, step=0.25, value=self.model.threshold, width=320
@@ -270,7 +273,7 @@ class DetectionView(Viewer):
 
     @staticmethod
     def _method_help(method: str) -> str:
-        return f'<div style="font-size:12px;opacity:.7;margin:-4px 0 4px 4px">{esc(METHODS[method].description)}</div>'
+        return f'<div class="ts-card-subtitle">{esc(METHODS[method].description)}</div>'
 
     def _method_changed(self, event: Any) -> None:
         self.method_help.object = self._method_help(event.new)
