@@ -57,8 +57,7 @@ def main() -> None:
         warm.append(cpu)
     if warm:
         print(
-            f"session open, warm: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s CPU "
-            f"({len(warm)} opens)"
+            f"session open, warm: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s CPU ({len(warm)} opens)"
         )
     if args.profile_open:
         opening = cProfile.Profile(time.process_time)
@@ -152,9 +151,7 @@ def open_charts_only(session: DashboardSession, tab: int) -> float:
     if not charts:
         raise SystemExit(f"--floor: tab {tab} has no charts drawn")
     start = time.process_time()
-    page = pn.Column(
-        *(pn.pane.HoloViews(c.spec.plot(c._sent, c.context), sizing_mode="stretch_width") for c in charts)
-    )
+    page = pn.Column(*(pn.pane.HoloViews(c.spec.plot(c._sent, c.context), sizing_mode="stretch_width") for c in charts))
     document = Document()
     document.add_root(page.get_root(document))
     document.to_json()

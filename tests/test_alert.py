@@ -266,9 +266,7 @@ def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_p
     shutil.copytree(world_parquet, data)
     watcher = DataWatcher(data)
     rules = {"sla_hours": SLA_48}  # see append_attack_day
-    alerter = ReloadAlerter(
-        watcher, [destination(receiver.url())], tmp_path / "state.json", base_url=BASE, rules=rules
-    )
+    alerter = ReloadAlerter(watcher, [destination(receiver.url())], tmp_path / "state.json", base_url=BASE, rules=rules)
     alerter.run()  # at start
     assert len(titles(receiver)) == 5
     assert titles(receiver)[1:] == [ATTACK_TITLE, CLASSIFIER_TITLE, BACKLOG_TITLE, GROWTH_TITLE]
@@ -281,8 +279,19 @@ def test_a_server_sends_new_alerts_on_each_reload(world_parquet, receiver, tmp_p
     receiver.clear()
     # `tspanel alert` on the same directory and state file has nothing left to send.
     assert (
-        main(["alert", "--data", str(data), "--notify", receiver.url(), "--state", str(tmp_path / "state.json"),
-              "--rule", f"sla_hours={SLA_48}"])
+        main(
+            [
+                "alert",
+                "--data",
+                str(data),
+                "--notify",
+                receiver.url(),
+                "--state",
+                str(tmp_path / "state.json"),
+                "--rule",
+                f"sla_hours={SLA_48}",
+            ]
+        )
         == 0
     )
     assert receiver.messages() == []

@@ -132,8 +132,18 @@ def test_filters_search_and_status(dataset):
 def test_columns_are_those_the_data_has(dataset):
     table = FlagsTable(dataset, Filters())
     assert table.shown_columns() == [
-        "flag_id", "date", "category", "severity", "action", "ml_score", "account_id", "account_age_days",
-        "content_hash", "target_id", "status", "resolution_hrs",
+        "flag_id",
+        "date",
+        "category",
+        "severity",
+        "action",
+        "ml_score",
+        "account_id",
+        "account_age_days",
+        "content_hash",
+        "target_id",
+        "status",
+        "resolution_hrs",
     ]  # fmt: skip  (no created_at, region or reviewer_id in this data: none invented)
 
 
@@ -154,7 +164,7 @@ def test_export_whole_selection_as_csv_and_parquet(dataset, tmp_path):
 
 
 HOSTILE = {
-    "flag_id": ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "ok\x00id", "<script>alert(1)</script>"],
+    "flag_id": ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "ok\x00id", "<script>alert(1)</script>"],
     "category": ["=cmd|' /C calc'!A0", "spam", "spam", "spam", "spam", "<b>spam</b>"],
     "account_id": ["=acc", "+acc", "acc\x00", "plain", "-acc", "@acc"],  # the loader strips edge whitespace
 }
@@ -182,7 +192,7 @@ def test_hostile_strings_are_neutralised_in_csv(tmp_path):
     assert set(by_cell) == {"'=acc", "'+acc", "acc", "plain", "'-acc", "'@acc"}
     flag_ids = sorted(r["flag_id"] for r in cells)
     assert flag_ids == sorted(
-        ["'=HYPERLINK(\"http://x\")", "'+1+1", "'-2", "'@SUM(A1)", "okid", "<script>alert(1)</script>"]
+        ['\'=HYPERLINK("http://x")', "'+1+1", "'-2", "'@SUM(A1)", "okid", "<script>alert(1)</script>"]
     )
     assert "'=cmd|' /C calc'!A0" in {r["category"] for r in cells}
     for row in cells:  # no cell a spreadsheet would run
@@ -192,7 +202,7 @@ def test_hostile_strings_are_neutralised_in_csv(tmp_path):
     table.export(tmp_path / "h.parquet", "parquet")
     kept = pl.read_parquet(tmp_path / "h.parquet")
     assert sorted(kept["flag_id"].to_list()) == sorted(
-        ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "okid", "<script>alert(1)</script>"]
+        ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "okid", "<script>alert(1)</script>"]
     )
 
 
@@ -213,9 +223,7 @@ def test_hybrid_storage_reads_ids_from_the_files(tmp_path, monkeypatch):
             "created_at": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)] * n,
             "resolved_at": [dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC) if i % 8 == 1 else None for i in range(n)],
         }
-    ).with_columns(
-        action=pl.when(pl.int_range(n) % 4 == 1).then(pl.lit("human_review")).otherwise(pl.lit("allow"))
-    )
+    ).with_columns(action=pl.when(pl.int_range(n) % 4 == 1).then(pl.lit("human_review")).otherwise(pl.lit("allow")))
     monkeypatch.setenv("TSPANEL_MEMORY_BUDGET_MB", "1")
     dataset = load_dataset(_write(tmp_path / "data", flags))
     assert dataset.storage == "hybrid"

@@ -105,9 +105,7 @@ def plausible_dates() -> tuple[dt.date, dt.date]:
         raise DataError(f"{DATE_RANGE_ENV}={text!r}: the first day is after the last; {usage}")
     lo, hi = DATE_LIMITS
     if first < lo or last > hi:
-        raise DataError(
-            f"{DATE_RANGE_ENV}={text!r} reaches beyond {lo}..{hi}, the days the charts can show; {usage}"
-        )
+        raise DataError(f"{DATE_RANGE_ENV}={text!r} reaches beyond {lo}..{hi}, the days the charts can show; {usage}")
     return first, last
 
 

@@ -233,9 +233,7 @@ def count_levels(
         keys = [*by, column]
         counted = frame.group_by(keys).agg(tally(None, weight).cast(pl.Int64).alias(name)).with_columns(as_text(column))
         return counted.filter(pl.col(column).is_in(levels))
-    sums = [
-        tally(pl.col(column) == level, weight).cast(pl.Int64).alias(f"_level{i}") for i, level in enumerate(levels)
-    ]
+    sums = [tally(pl.col(column) == level, weight).cast(pl.Int64).alias(f"_level{i}") for i, level in enumerate(levels)]
     wide = frame.group_by(list(by)).agg(sums) if by else frame.select(sums)
     names = {f"_level{i}": level for i, level in enumerate(levels)}
     return wide.unpivot(index=list(by), variable_name="_level", value_name=name).select(

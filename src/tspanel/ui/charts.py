@@ -786,8 +786,19 @@ class ChartCard(Viewer):
         return self._card
 
 
-def flow(*cards: ChartCard) -> pn.FlexBox:
-    """Cards side by side on wide screens, wrapping one under another when narrower than ~2 x 420 px."""
-    for card in cards:
-        card._card.styles = {**card._card.styles, "flex": "1 1 420px", "min-width": "0"}
-    return pn.FlexBox(*cards, flex_wrap="wrap", sizing_mode="stretch_width", margin=0)
+FLEX = {"flex": "1 1 420px", "min-width": "0"}
+
+
+def flow(*items: ChartCard | pn.Column) -> pn.FlexBox:
+    """Cards (or `stack`s of cards) side by side on wide screens, wrapping one under another
+    when narrower than ~2 x 420 px."""
+    for item in items:
+        if isinstance(item, ChartCard):
+            item._card.styles = {**item._card.styles, **FLEX}
+    return pn.FlexBox(*items, flex_wrap="wrap", sizing_mode="stretch_width", margin=0)
+
+
+def stack(*cards: ChartCard) -> pn.Column:
+    """Cards one under another, as one item of a `flow`: two short charts beside a tall one
+    fill its height instead of leaving a blank beside it."""
+    return pn.Column(*cards, styles=dict(FLEX), sizing_mode="stretch_width", margin=0)

@@ -8,7 +8,7 @@ import panel as pn
 from panel.viewable import Viewer
 
 from tspanel.schema import SEVERITIES
-from tspanel.ui.charts import ChartCard, ChartSet, flow
+from tspanel.ui.charts import ChartCard, ChartSet, flow, stack
 from tspanel.ui.choices import Choices
 from tspanel.ui.html import HTML
 from tspanel.ui.palette import SEVERITY_COLORS
@@ -104,9 +104,8 @@ class QueueTab(Viewer):
         card = self.charts.card
         self._layout = pn.Column(
             flow(self.backlog_card, card("backlog-severity")),
-            flow(card("intake"), card("utilisation")),
-            flow(card("resolution-time"), self.staffing_card),
-            card("staffing-curve"),
+            flow(stack(card("intake"), card("resolution-time")), card("utilisation")),
+            flow(self.staffing_card, card("staffing-curve")),
             sizing_mode="stretch_width",
         )
 

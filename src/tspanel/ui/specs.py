@@ -544,10 +544,14 @@ def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
     }
     line = data.hvplot.line(x="reviewers", y="expected_breach_pct", color=ACCENT, line_width=2, **opts)
     roster, recommended = (data[data["mark"] == mark] for mark in ("today's roster", "recommended"))
-    parts = line * roster.hvplot.scatter(
-        x="reviewers", y="expected_breach_pct", label="today's roster", color=BAD, size=120, **opts
-    ) * recommended.hvplot.scatter(
-        x="reviewers", y="expected_breach_pct", label="recommended", color=GOOD, size=120, **opts
+    parts = (
+        line
+        * roster.hvplot.scatter(
+            x="reviewers", y="expected_breach_pct", label="today's roster", color=BAD, size=120, **opts
+        )
+        * recommended.hvplot.scatter(
+            x="reviewers", y="expected_breach_pct", label="recommended", color=GOOD, size=120, **opts
+        )
     )
     target = data["target"].iloc[0] if len(data) else None
     if target is not None and pd.notna(target):
