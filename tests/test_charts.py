@@ -253,6 +253,46 @@ def test_the_staffing_curve_marks_the_roster_and_the_recommendation_against_the_
     assert "Not enough data to forecast" in c.card.reason.object
 
 
+def test_a_staffing_curve_without_breaches_keeps_the_target_in_view_on_whole_reviewer_ticks():
+    """A small team that meets the SLA at every headcount: the axis ran from -1 to 1 (the dashed 5%
+    target off the chart) and the reviewer axis had ticks at 1.5, 2.5, ..."""
+    staffing = {
+        "target_breach_pct": 5.0,
+        "curve": pl.DataFrame(
+            {
+                "reviewers": [1, 2, 3, 4, 5],
+                "expected_breach_pct": [0.0] * 5,
+                "backlog_at_week_end": [1.0, 0.0, 0.0, 0.0, 0.0],
+                "is_roster": [False, False, True, False, False],
+                "is_recommended": [True, False, False, False, False],
+            }
+        ),
+    }
+    c, _ = chart("staffing-curve", staffing)
+    fig = figure(c)
+    assert fig.y_range.start == pytest.approx(-0.165) and fig.y_range.end == pytest.approx(5.5)
+    assert fig.x_range.start < 1 and fig.x_range.end > 5  # the end markers drawn whole
+    assert fig.xaxis[0].ticker.min_interval == 1
+    # A curve above the target: the axis reaches past its highest point.
+    staffing["curve"] = staffing["curve"].with_columns(pl.Series("expected_breach_pct", [60.0, 20.0, 4.0, 1.0, 0.0]))
+    c.update(staffing)
+    fig = figure(c)
+    assert fig.y_range.end == pytest.approx(66.0)
+
+
+@pytest.mark.parametrize(("reviewers", "height"), [(1, 200), (3, 200), (10, 350), (20, 620), (500, 620)])
+def test_the_utilisation_chart_is_as_tall_as_the_roster_needs(reviewers, height):
+    frame = pl.DataFrame(
+        {
+            "reviewer_id": [f"r{i:04d}" for i in range(reviewers)],
+            "handled": [1] * reviewers,
+            "utilisation_pct": [50.0] * reviewers,
+        }
+    )
+    c, _ = chart("utilisation", frame, reviewers=reviewers)
+    assert figure(c).height == height
+
+
 def test_known_attack_triangles_are_drawn_over_alert_dots():
     frame = pl.DataFrame(
         {

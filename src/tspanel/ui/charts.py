@@ -596,8 +596,12 @@ def patch_plot(plot: Any, element: Any, dmap: hv.DynamicMap) -> bool:
 
 def _apply_limits(sub: Any, element: Any) -> None:
     """The new element's axis limits (e.g. utilisation's ``ylim`` that leaves room above its busiest
-    reviewer), as HoloViews' full update reads them from the element's options."""
+    reviewer), as HoloViews' full update reads them from the element's options; an overlay takes
+    its layers' limits where it has none of its own (OverlayPlot.update_frame's inherited options)."""
     options = sub.lookup_options(element, "plot").options
+    if getattr(sub, "subplots", None):
+        inherited = sub._traverse_options(element, "plot", ["xlim", "ylim"], defaults=False)
+        options = {**{k: v[0] for k, v in inherited.items()}, **options}
     changed = {k: options[k] for k in ("xlim", "ylim") if k in options and options[k] != getattr(sub, k, None)}
     if changed:
         sub.param.update(**changed)

@@ -428,11 +428,18 @@ def horizontal_bars(y: str, ylabel: str, height: int, hover: list[str], *, count
     return render
 
 
+def utilisation_height(reviewers: int) -> int:
+    """Pixels for a roster of ``reviewers``: 27 px a row up to the tallest chart (620 px, reached at
+    20 reviewers, as many as 2 x REVIEWER_ROWS need), at least 200. Fixed per session, so a filter
+    never resizes the page; three reviewers no longer sit in a chart drawn for thirty."""
+    return max(200, min(2 * REVIEWER_ROWS * 18 + 80, reviewers * 27 + 80))
+
+
 def utilisation_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
     """Horizontal bars with room for the 100% line even when everyone is far below capacity."""
     busiest = data["utilisation_pct"].max() if len(data) else None
     top = max(110.0, float(busiest) * 1.05) if busiest is not None and pd.notna(busiest) else 110.0
-    height = 2 * REVIEWER_ROWS * 18 + 80
+    height = utilisation_height(len(ctx.choices.reviewers))
     return data.hvplot.barh(
         x="label",
         y="utilisation_pct",
@@ -534,6 +541,12 @@ def histogram_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
 
 
 def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
+    """Breach rate per headcount: whole reviewers on the x axis, and a y axis from 0 that always
+    shows the dashed target (all-zero rates once drew an axis from -1 to 1 without it)."""
+    target = data["target"].iloc[0] if len(data) else None
+    target = float(target) if target is not None and pd.notna(target) else None
+    highest = data["expected_breach_pct"].max() if len(data) else None
+    highest = float(highest) if highest is not None and pd.notna(highest) else 0.0
     opts = {
         "responsive": True,
         "height": 280,
@@ -541,6 +554,10 @@ def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
         "ylabel": "% of high/critical cases over the SLA",
         "grid": True,
         "hover_cols": ["backlog_at_week_end"],
+        # a little below 0: the markers of a headcount with no breach show whole
+        "ylim": (-0.03 * (top := 1.1 * max(highest, target or 0.0, 1.0)), top),
+        "padding": (0.03, 0.0),  # the end headcounts' markers show whole too
+        **counts_axis("x"),
     }
     line = data.hvplot.line(x="reviewers", y="expected_breach_pct", color=ACCENT, line_width=2, **opts)
     roster, recommended = (data[data["mark"] == mark] for mark in ("today's roster", "recommended"))
@@ -553,10 +570,9 @@ def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
             x="reviewers", y="expected_breach_pct", label="recommended", color=GOOD, size=120, **opts
         )
     )
-    target = data["target"].iloc[0] if len(data) else None
-    if target is not None and pd.notna(target):
+    if target is not None:
         # HoloViews directly: hvPlot has no reference-line kind; the dashed line is the breach target.
-        parts = parts * hv.HLine(float(target)).opts(color=BAD, line_dash="dashed", line_width=1)
+        parts = parts * hv.HLine(target).opts(color=BAD, line_dash="dashed", line_width=1)
     return parts.opts(**legend_opts(), toolbar=None)
 
 
