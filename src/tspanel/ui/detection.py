@@ -62,8 +62,8 @@ def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
     """A small HTML table of ``frame`` (every cell escaped: data strings are third-party text).
 
     Dates never break across lines ("2026-" over "09-23" in a narrow column)."""
-    if frame.height == 0:
-        return f'<div class="ts-hint">{esc(empty)}</div>'
+    if frame.height == 0:  # as an empty chart says it (CARD_CSS, which the tables' panes carry)
+        return f'<div class="ts-reason">{esc(empty)}</div>'
     text = {c for c in columns if frame.schema[c] in (pl.String, pl.Categorical)}  # left-aligned, numbers right
     head = "".join(f"<th{_TEXT if c in text else ''}>{esc(title)}</th>" for c, title in columns.items())
     rows = "".join(
@@ -172,7 +172,10 @@ class DetectionView(Viewer):
             "attacks-metrics", "Precision and recall at this threshold", self.metrics, download=False
         )
         self.alerts = ClickableHTML(
-            "", stylesheets=[TILE_CSS, ALERT_ROWS_CSS], sizing_mode="stretch_width", css_classes=["ts-alert-rows"]
+            "",
+            stylesheets=[TILE_CSS, CARD_CSS, ALERT_ROWS_CSS],
+            sizing_mode="stretch_width",
+            css_classes=["ts-alert-rows"],
         )
         self.alerts.on_row(self.open_alert)
         self.alerts_card = ChartCard(
@@ -214,9 +217,9 @@ class DetectionView(Viewer):
             margin=0,
         )
         self.flags = FlagsPanel(dataset, filters, title="Flags of this alert", css_class="ts-alert-flags")
-        self.events = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.events = HTML("", stylesheets=[TILE_CSS, CARD_CSS], sizing_mode="stretch_width")
         self.events_card = ChartCard("attacks-known", "Known attacks (ground truth)", self.events)
-        self.comparison = HTML("", stylesheets=[TILE_CSS], sizing_mode="stretch_width")
+        self.comparison = HTML("", stylesheets=[TILE_CSS, CARD_CSS], sizing_mode="stretch_width")
         self.comparison_card = ChartCard(
             "attacks-comparison",
             "All detectors on the selected data",
