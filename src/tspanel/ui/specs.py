@@ -543,10 +543,9 @@ def histogram_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
 def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
     """Breach rate per headcount: whole reviewers on the x axis, and a y axis from 0 that always
     shows the dashed target (all-zero rates once drew an axis from -1 to 1 without it)."""
-    target = data["target"].iloc[0] if len(data) else None
-    target = float(target) if target is not None and pd.notna(target) else None
-    highest = data["expected_breach_pct"].max() if len(data) else None
-    highest = float(highest) if highest is not None and pd.notna(highest) else 0.0
+    target = float(data["target"].iloc[0]) if len(data) and pd.notna(data["target"].iloc[0]) else None
+    highest = data["expected_breach_pct"].max()  # NaN when empty or all missing
+    top = 1.1 * max(0.0 if pd.isna(highest) else float(highest), target or 0.0, 1.0)
     opts = {
         "responsive": True,
         "height": 280,
@@ -555,7 +554,7 @@ def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
         "grid": True,
         "hover_cols": ["backlog_at_week_end"],
         # a little below 0: the markers of a headcount with no breach show whole
-        "ylim": (-0.03 * (top := 1.1 * max(highest, target or 0.0, 1.0)), top),
+        "ylim": (-0.03 * top, top),
         "padding": (0.03, 0.0),  # the end headcounts' markers show whole too
         **counts_axis("x"),
     }
