@@ -68,6 +68,39 @@ def test_follow_on_stdin_gives_exactly_the_batch_alerts(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_follow_on_a_pipe_left_open_alerts_without_waiting_for_more_rows(tmp_path: Path) -> None:
+    """``tail -f file | tspanel detect --series - --follow``: the pipe never ends, so the rows read
+    must go to the detector when no more are waiting (they were held back until 10,000 arrived)."""
+    path = five_minute_csv(tmp_path / "s.csv")
+    first_burst = json.loads(run_cli("--series", str(path), "--freq", "1h", "--json"))["alerts"][0]
+    text = path.read_text().splitlines(keepends=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tspanel", "detect", "--series", "-", "--follow", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        proc.stdin.write("".join(text[: 1 + 10 * 288]))  # the header and days 0-9 (the burst: day 9, 14:00)
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.2)
+        arrived = list(lines)
+    finally:
+        proc.stdin.close()  # the end of the data: the process finishes its last bin and exits
+        proc.wait(timeout=30)
+    reader.join(timeout=10)
+    assert [json.loads(line)["timestamp"] for line in arrived] == ["2026-01-14T14:00:00"]
+    assert json.loads(arrived[0]) == first_burst
+    assert proc.returncode == 0
+
+
+@pytest.mark.slow
 def test_follow_a_file_being_written(tmp_path: Path) -> None:
     """Rows appended in pieces (one cut mid-line) while --follow runs: alerts come as their bins close."""
     source = five_minute_csv(tmp_path / "full.csv").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import select
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,16 +91,18 @@ def follow_rows(
         if chunk:
             pending += chunk
             if not pending.endswith("\n"):
-                continue
-            line, pending = pending.rstrip("\r\n"), ""
-            if header is None:
-                header = [c.strip() for c in line.split(",")]
-                _check_columns(name, header)
-                continue
-            if line.strip():
-                lines.append(line)
-            if len(lines) < batch:
-                continue
+                if not lines or _more_ready(stream):
+                    continue
+            else:
+                line, pending = pending.rstrip("\r\n"), ""
+                if header is None:
+                    header = [c.strip() for c in line.split(",")]
+                    _check_columns(name, header)
+                    continue
+                if line.strip():
+                    lines.append(line)
+                if len(lines) < batch and _more_ready(stream):
+                    continue
         if header is not None and lines:
             yield _parse_lines(header, lines, name)
             lines = []
@@ -112,6 +115,21 @@ def follow_rows(
                 raise DataError(f"{name}: no header; a series needs columns timestamp,value.")
             return
         time.sleep(poll)
+
+
+def _more_ready(stream: TextIO) -> bool:
+    """Whether the stream has more input now, so the rows read so far can wait for a fuller batch.
+
+    Why: a live pipe (``tail -f file | tspanel detect --series - --follow``) never reaches its end,
+    and a read would block with the rows already read held back, so their alerts would wait for
+    10,000 rows. Rows still in Python's read buffer are not seen here; they are then passed on a
+    little early, in smaller batches, which changes nothing but the batch sizes.
+    """
+    try:
+        ready, _, _ = select.select([stream.fileno()], [], [], 0)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return True  # an in-memory stream (or a platform without select on it) never blocks
+    return bool(ready)
 
 
 def _parse_lines(header: list[str], lines: list[str], name: str) -> pl.DataFrame:
