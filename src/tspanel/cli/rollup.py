@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "0.01 score bins, 1-hour resolution bins and open/resolved day, with counts and sums, plus a day x "
         "category table of detection signals; write them to OUT/facts.parquet and OUT/signals.parquet with "
         "OUT/rollup.json, and the dataset's reviewers (and attacks) tables beside them as Parquet, so that "
-        "`tspanel serve --data OUT` has the whole dataset. SOURCE is a dataset directory (default: the built-in world) or a postgresql:// URL "
+        "`tspanel serve --data OUT` has the whole dataset. SOURCE is a dataset directory (default: the built-in "
+        "world) or a postgresql:// URL "
         "(the GROUP BY runs in the database). See docs/rollup.md.",
         epilog="examples: tspanel rollup data/mine out/rollup | tspanel rollup --data postgresql://me@db/ts out/r "
         "| tspanel rollup --engine spark --master local[2] data/parquet out/r",
