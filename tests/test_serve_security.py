@@ -90,6 +90,7 @@ def test_cookie_secret_strength() -> None:
         ({"allow_origin": ["example.org"]}, "use HOST:PORT"),
         ({"allow_origin": ["example.org:99999"]}, "use HOST:PORT"),
         ({"oauth_provider": "github"}, "also give --oauth-key"),
+        ({"oauth_provider": "bogus", "oauth_key": "id"}, "'bogus' is not a provider Panel knows; choose from auth0,"),
         ({"oauth_key": "id"}, "--oauth-key needs --oauth-provider"),
         ({"oauth_provider": "github", "basic_auth": Path("users.json")}, "choose one way to log in"),
     ],

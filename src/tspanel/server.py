@@ -191,6 +191,13 @@ def exposure_from_args(args: argparse.Namespace, port: int, environ: Any = None)
     basic = read_basic_auth(basic_path) if basic_path is not None else None
     oauth: dict[str, Any] = {}
     if provider:
+        from panel.auth import AUTH_PROVIDERS  # Panel's own table, with providers from plug-ins
+
+        if provider not in AUTH_PROVIDERS:
+            raise TspanelError(
+                f"--oauth-provider {provider!r} is not a provider Panel knows; "
+                f"choose from {', '.join(sorted(AUTH_PROVIDERS))}"
+            )
         secret = env.get(OAUTH_SECRET_ENV) or getattr(args, "oauth_secret", None)
         if not args.oauth_key or not secret:
             raise TspanelError(

@@ -251,7 +251,7 @@ def _queue(con: duckdb.DuckDBPyConnection, work: Workload) -> dict[str, Any]:
         WITH open AS (SELECT CAST(severity AS VARCHAR) AS level, {opened} AS opened, {resolved} AS resolved
                       FROM flags WHERE action = 'human_review'),
              counts AS (SELECT level, count(*) AS open_cases, max(epoch(?::TIMESTAMPTZ - opened)) / 3600 AS oldest
-                        FROM open WHERE opened <= ?::TIMESTAMPTZ AND (resolved IS NULL OR resolved > ?::TIMESTAMPTZ)
+                        FROM open WHERE opened < ?::TIMESTAMPTZ AND (resolved IS NULL OR resolved > ?::TIMESTAMPTZ)
                         GROUP BY level)
         SELECT lv.level AS severity, coalesce(open_cases, 0) AS open_cases, oldest
         FROM {_levels("lv", SEVERITIES)} LEFT JOIN counts USING (level) ORDER BY lv.pos

@@ -185,7 +185,7 @@ def _queue(
     as_of = pd.Timestamp(work.as_of)
     opened = _opened(reviews)
     resolved = _resolved(reviews, opened)
-    is_open = (opened <= as_of) & (resolved.isna() | (resolved > as_of))
+    is_open = (opened < as_of) & (resolved.isna() | (resolved > as_of))
     open_cases = reviews[is_open]
     by_severity = open_cases["severity"].value_counts()
     by_severity.index = by_severity.index.astype(str)

@@ -78,6 +78,42 @@ def iso_date(text: str) -> dt.date:
 
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def local_path(text: str) -> Path:
+    """A file or directory argument; a URL is refused, shown with any password masked.
+
+    Why: ``postgresql://me:pw@host/db`` is also a valid relative path, so a command writing there
+    made a local folder named after the credentials and printed them.
+    """
+    if _URL.match(text):
+        from tspanel.rollup.engines import mask_uri
+
+        raise argparse.ArgumentTypeError(f"{mask_uri(text)} is a URL; give a local file or directory here")
+    return Path(text)
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    """Fail now, with exit status 2, if ``path`` is a file or cannot be made a directory.
+
+    Why before the work: a rollup or a world takes seconds to minutes to compute, and an
+    unwritable path (under a file, in /proc, without permission) only showed at the end, as a
+    traceback. A directory made for the check is removed again, so nothing is left behind.
+    """
+    from tspanel.errors import TspanelError
+
+    if path.is_dir():
+        return
+    if path.exists():
+        raise TspanelError(f"{option} {path} is a file, not a directory; give a directory (it is created if missing)")
+    made = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise TspanelError(f"{option} {path}: cannot create this directory ({exc.strerror}); give another") from None
+    for p in made:  # leaf first
+        p.rmdir()
 
 
 def data_directory(text: str) -> Path:
@@ -86,7 +122,7 @@ def data_directory(text: str) -> Path:
         raise argparse.ArgumentTypeError(
             "this command reads a dataset directory; a postgresql:// URL works with serve, kpis, flags and validate"
         )
-    return Path(text)
+    return local_path(text)
 
 
 def data_source(text: str) -> Path | str:

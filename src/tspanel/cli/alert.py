@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tspanel.cli._common import add_data_argument
+from tspanel.cli._common import add_data_argument, local_path
 from tspanel.errors import TspanelError
 
 NOTIFY_ENV = "TSPANEL_NOTIFY"
@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--state",
-        type=Path,
+        type=local_path,
         metavar="FILE",
         default=None,
         help=f"where to record what was sent (default: {default_state_path()})",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from tspanel.cli._common import data_directory
 from tspanel.errors import TspanelError
 
 
@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "in memory follows $TSPANEL_MEMORY_BUDGET_MB (default 1024): see docs/performance.md.",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--data", type=Path, metavar="DIR", help="dataset directory to measure (see docs/data.md)")
+    source.add_argument(
+        "--data", type=data_directory, metavar="DIR", help="dataset directory to measure (see docs/data.md)"
+    )
     source.add_argument(
         "--flags",
         type=_positive,

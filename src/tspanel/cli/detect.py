@@ -6,10 +6,9 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
-from tspanel.cli._common import add_data_argument, iso_date
+from tspanel.cli._common import add_data_argument, iso_date, local_path
 from tspanel.cli.explain import add_arguments as add_explain_arguments
 from tspanel.cli.explain import run_explain
 
@@ -49,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--region", nargs="+", metavar="R", help="only flags from these regions")
     parser.add_argument(
         "--series",
-        type=Path,
+        type=local_path,
         metavar="FILE.csv",
         help="score a count series (CSV: timestamp,value) with the robust seasonal detector; "
         "with --follow, '-' reads stdin",

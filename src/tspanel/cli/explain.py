@@ -10,10 +10,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from tspanel.cli._common import iso_date
+from tspanel.cli._common import check_output_dir, iso_date, local_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--case",
-        type=Path,
+        type=local_path,
         metavar="OUT_DIR",
         help="with --explain: write the case for investigators to OUT_DIR: one JSON with the alert, its "
         "evidence and its flag ids, and a CSV of the flags",
@@ -58,8 +57,8 @@ def run_explain(args: argparse.Namespace) -> int:
         raise TspanelError(f"--days must be 1 or more (got {args.days})")
     if args.series is not None:
         raise TspanelError("--explain works on a dataset (--data), not on --series")
-    if args.case is not None and args.case.exists() and not args.case.is_dir():
-        raise TspanelError(f"--case {args.case} is a file; give a directory (it is created if missing)")
+    if args.case is not None:
+        check_output_dir(args.case, "--case")
     end = start + dt.timedelta(days=args.days - 1)
     dataset = open_dataset(args.data)
     if category not in dataset.categories:

@@ -7,9 +7,8 @@ import errno
 import json
 import os
 import sys
-from pathlib import Path
 
-from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, open_dataset
+from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, local_path, open_dataset
 
 DEFAULT_JSON_ROWS = 100  # JSON is for looking and for scripts: the count is exact, rows up to --limit
 
@@ -45,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--desc", action="store_true", help="sort from the largest value")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")
     parser.add_argument("--format", choices=("csv", "parquet", "json"), default="csv", help="output format (csv)")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
+    parser.add_argument("--out", type=local_path, metavar="FILE", help="write here instead of standard output")
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tspanel.cli._common import iso_date
+from tspanel.cli._common import check_output_dir, iso_date, local_path
 from tspanel.errors import TspanelError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ _OPTION_OF = {
     "old_account_attack_share": "--old-account-share",
     "organic_surges": "--organic-surges",
     "n_attacks": "--attacks",
+    "start": "--start",
 }
 
 
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "42,000 flags and 5 coordinated attacks; --preset hard makes attacks harder to detect.",
         epilog="Example: tspanel generate data/big --flags 10000000 --format parquet",
     )
-    parser.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="directory to write the tables into")
+    parser.add_argument("out_dir", type=local_path, metavar="OUT_DIR", help="directory to write the tables into")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     parser.add_argument("--days", type=int, default=90, help="number of days (default: 90)")
     parser.add_argument(
@@ -129,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     out_dir: Path = args.out_dir
+    check_output_dir(out_dir, "OUT_DIR")
     show_progress = not args.quiet and expected_flags(config) >= PROGRESS_MIN_FLAGS
     tty = sys.stderr.isatty()
     started = time.monotonic()

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.rollup.engines import load_postgres, mask_uri
 
     if not args.url.startswith(("postgresql://", "postgres://")):
-        raise TspanelError(f"{args.url!r} is not a postgresql:// URL")
+        shown = mask_uri(args.url) if "://" in args.url else "URL"  # never echo what may hold a password
+        raise TspanelError(f"{shown} is not a postgresql:// URL; give postgresql://USER@HOST/DB")
     print("loading and validating the dataset", file=sys.stderr, flush=True)
     dataset = open_dataset(args.data)
     if dataset.weight is not None:

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tspanel.cli._common import add_data_argument
+from tspanel.cli._common import add_data_argument, local_path
 from tspanel.errors import TspanelError
 from tspanel.summary.llm import DEFAULT_MODEL, DEFAULT_TIMEOUT, MODEL_ENV
 
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_data_argument(parser)
     parser.add_argument(
         "--payload",
-        type=Path,
+        type=local_path,
         metavar="FILE.json",
         help="read the week's facts from a payload JSON file (the WeeklyPayload format, e.g. saved by "
         "a pipeline) instead of computing them from a dataset; cannot be combined with --data",
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=("md", "html"),
         help="output format (default: html when --out ends in .html or .htm, else md)",
     )
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--out", type=local_path, metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument(
         "--send",
         action="append",

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from tspanel.cli._common import check_output_dir, local_path
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -25,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "source", nargs="?", metavar="SOURCE", help="dataset directory or postgresql:// URL (default: built-in world)"
     )
-    parser.add_argument("out", metavar="OUT", help="output directory (new, empty, or an earlier rollup)")
+    parser.add_argument(
+        "out", type=local_path, metavar="OUT", help="output directory (new, empty, or an earlier rollup)"
+    )
     parser.add_argument("--data", metavar="SOURCE", help="the source, instead of the first positional argument")
     parser.add_argument(
         "--engine",
@@ -76,11 +80,14 @@ def _collect(frame):  # a LazyFrame or None
 def run(args: argparse.Namespace) -> int:
     from tspanel.errors import TspanelError
     from tspanel.rollup import engines, write_rollup, write_rollup_spark
+    from tspanel.rollup.output import check_out
 
     if args.data and args.source:
         raise TspanelError("give the source once (SOURCE or --data) and one output directory OUT")
     source = args.data or args.source
     out = Path(args.out)
+    check_out(out)  # before the work: a bad OUT is said in a second, not after the rollup
+    check_output_dir(out, "OUT")
     is_url = source is not None and source.startswith(("postgresql://", "postgres://"))
     engine = args.engine or ("postgres" if is_url else "polars")
     if (engine == "postgres") != is_url:

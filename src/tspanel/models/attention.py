@@ -137,7 +137,7 @@ class AttentionModel(DomainModel):
             self._reviews()
             .filter(
                 pl.col("severity").is_in(list(HIGH_SEVERITIES))
-                & (opened <= as_of)
+                & (opened < as_of)
                 & (resolved.is_null() | (resolved > as_of))
                 & (age_hours > self.sla_hours)
             )
@@ -163,16 +163,16 @@ class AttentionModel(DomainModel):
         The same weekday, because the queue has a weekly rhythm (more flags Fri-Sun): a
         Sunday-night backlog compared with an all-week mean would be "high" every week.
 
-        A case counts at every midnight A with opened <= A < resolved (the queue model's
+        A case counts at every midnight A with opened < A < resolved (the queue model's
         rule), so backlog(A) = #cases whose first midnight after opening is <= A minus
         #cases whose first midnight after both opening and resolving is <= A: two small
         group_bys and a running sum instead of one backlog query per day.
         """
         as_of = self.as_of_time()
         opened, resolved = timing.opened(self.columns), timing.resolved(self.columns)
-        first = _ceil_day(opened)
+        first = opened.dt.truncate("1d").dt.offset_by("1d")  # a case opened at midnight A belongs to A's day
         last = pl.max_horizontal(first, _ceil_day(resolved))
-        reviews = self._reviews().filter(opened <= pl.lit(as_of))
+        reviews = self._reviews().filter(opened < pl.lit(as_of))
         ins = reviews.group_by(first.alias("at")).agg(self.count().cast(pl.Int64).alias("delta"))
         outs = (
             reviews.filter(resolved.is_not_null() & (resolved <= pl.lit(as_of)))

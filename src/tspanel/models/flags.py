@@ -317,7 +317,7 @@ class FlagsTable(DomainModel):
         as_of = pl.lit(self.backlog_time())
         opened, resolved = timing.opened(self.columns), timing.resolved(self.columns)
         return frame.filter(
-            (pl.col("action") == "human_review") & (opened <= as_of) & (resolved.is_null() | (resolved > as_of))
+            (pl.col("action") == "human_review") & (opened < as_of) & (resolved.is_null() | (resolved > as_of))
         )
 
     def _files_selection(self) -> pl.LazyFrame:

@@ -93,7 +93,7 @@ class QueueModel(DomainModel):
     def _backlog(self) -> tuple[pl.LazyFrame, Finish]:
         as_of = self.as_of_time()
         opened = self._opened()
-        is_open = (opened <= moment(as_of)) & (self._resolved().is_null() | (self._resolved() > moment(as_of)))
+        is_open = (opened < moment(as_of)) & (self._resolved().is_null() | (self._resolved() > moment(as_of)))
         reviews = self._reviews(skip=("dates",))
         if self.has("resolved_at"):
             # resolved_at comes first in timing.resolved(): a case it closes by as_of is closed.
@@ -317,7 +317,7 @@ class QueueModel(DomainModel):
             # as_of is closed; this cheap test drops most rows before the timestamp arithmetic.
             reviews = reviews.filter(pl.col("resolved_at").is_null() | (pl.col("resolved_at") > moment(as_of)))
         return self.per_flag(
-            reviews.filter(opened <= moment(as_of), resolved.is_null() | (resolved > moment(as_of))),
+            reviews.filter(opened < moment(as_of), resolved.is_null() | (resolved > moment(as_of))),
             ((moment(as_of) - opened).dt.total_seconds(fractional=True) / 3600).alias("age"),
             pl.col("severity").cast(pl.String),
         )

@@ -16,7 +16,7 @@ __all__ = ["opened", "resolution_hours", "resolved"]
 
 def _noon(day: str) -> pl.Expr:
     """A rollup's day (open_day, resolved_day) as its noon, UTC: between the midnights a backlog is
-    counted at, so "opened <= midnight M" and "resolved > M" are exact, and ages are within 12 h."""
+    counted at, so "opened < midnight M" and "resolved > M" are exact, and ages are within 12 h."""
     return pl.col(day).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") + pl.duration(hours=12)
 
 

@@ -27,7 +27,7 @@ FILES = ("facts.parquet", "signals.parquet", "rollup.json")
 SIDE_FILES = ("reviewers.parquet", "attacks.parquet")  # the small tables, so the rollup serves the dashboard
 
 
-def _check_out(out: Path) -> None:
+def check_out(out: Path) -> None:
     """``out`` must be absent, empty or an earlier rollup (which is replaced)."""
     if out.exists():
         if not out.is_dir():
@@ -69,7 +69,7 @@ def write_rollup(
     ``out`` must be absent, empty or an earlier rollup (which is replaced). ``tables``: the
     reviewers and attacks tables, written beside it (``tspanel serve --data OUT`` reads them).
     """
-    _check_out(out)
+    check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as tmp:
         rollup.facts.write_parquet(Path(tmp) / "facts.parquet")
@@ -93,7 +93,7 @@ def write_rollup_spark(
     Same files, schema and row order as :func:`write_rollup`; ``about()`` is called once the
     rollup is computed (for its timing). Returns the manifest.
     """
-    _check_out(out)
+    check_out(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:

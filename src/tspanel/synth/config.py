@@ -144,6 +144,15 @@ class WorldConfig:
             )
         if not isinstance(self.start, dt.date) or isinstance(self.start, dt.datetime):
             raise TspanelError(f"start must be a date (got {self.start!r})")
+        from tspanel.validate import plausible_dates  # what `tspanel validate` accepts: never write less
+
+        first, last = plausible_dates()
+        end = self.start + dt.timedelta(days=self.days - 1)
+        if self.start < first or end > last:
+            raise TspanelError(
+                f"start must put every day within {first}..{last}, the dates the data contract accepts "
+                f"(got {self.start}..{end})"
+            )
         if self.flags is not None and (not isinstance(self.flags, int) or self.flags < 1):
             raise TspanelError(f"flags must be a positive number of flags (got {self.flags!r})")
         lift = tuple(self.attack_lift)
