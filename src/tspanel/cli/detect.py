@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         return _list_methods(args.json)
     if args.explain is not None or args.case is not None:
         return run_explain(args)
+    if args.days is not None:
+        raise TspanelError("--days works with --explain DATE CATEGORY (how many days to look at)")
     if args.threshold is not None and not (math.isfinite(args.threshold) and args.threshold > 0):
         raise TspanelError(f"--threshold must be a positive number (got {args.threshold})")
     if args.follow and args.series is None:
@@ -89,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
             raise TspanelError("use either --series FILE or --data DIR, not both")
         if args.method not in (None, "volume"):
             raise TspanelError("--series always uses the volume detector; drop --method")
+        dataset_only = [f"--{o}" for o in ("start", "end", "category", "region") if getattr(args, o) is not None]
+        if dataset_only:
+            raise TspanelError(
+                f"--series scores the whole count series; {', '.join(dataset_only)} work on a dataset (--data): "
+                "cut the file instead"
+            )
         return _run_series(args)
     return _run_dataset(args, get_method(args.method or DEFAULT_METHOD).name)
 

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--days",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
         help="with --explain: look at N days from DATE (default 1)",
     )
@@ -53,13 +53,14 @@ def run_explain(args: argparse.Namespace) -> int:
         start = iso_date(text_date)
     except argparse.ArgumentTypeError as exc:
         raise TspanelError(f"--explain: {exc}") from None
-    if args.days < 1:
-        raise TspanelError(f"--days must be 1 or more (got {args.days})")
+    days = 1 if args.days is None else args.days
+    if days < 1:
+        raise TspanelError(f"--days must be 1 or more (got {days})")
     if args.series is not None:
         raise TspanelError("--explain works on a dataset (--data), not on --series")
     if args.case is not None:
         check_output_dir(args.case, "--case")
-    end = start + dt.timedelta(days=args.days - 1)
+    end = start + dt.timedelta(days=days - 1)
     dataset = open_dataset(args.data)
     if category not in dataset.categories:
         raise TspanelError(f"--explain: unknown category {category!r}; choose from {', '.join(dataset.categories)}")

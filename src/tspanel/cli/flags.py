@@ -11,6 +11,7 @@ import sys
 from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, local_path, open_dataset
 
 DEFAULT_JSON_ROWS = 100  # JSON is for looking and for scripts: the count is exact, rows up to --limit
+FORMATS = ("csv", "parquet", "json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--sort", metavar="COL", help="sort by this column (default: the data's order)")
     parser.add_argument("--desc", action="store_true", help="sort from the largest value")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N rows")
-    parser.add_argument("--format", choices=("csv", "parquet", "json"), default="csv", help="output format (csv)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="output format (default: from --out's extension, .parquet or .json, else csv)",
+    )
     parser.add_argument("--out", type=local_path, metavar="FILE", help="write here instead of standard output")
     parser.set_defaults(func=run)
 
@@ -56,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 0:
         raise TspanelError(f"--limit must be 0 or more (got {args.limit})")
+    suffix = args.out.suffix.lower().lstrip(".") if args.out is not None else ""
+    named = suffix if suffix in FORMATS else None
+    if args.format is not None and named is not None and args.format != named:
+        raise TspanelError(
+            f"--out {args.out} ends in .{suffix} but --format is {args.format}; drop --format or rename the file"
+        )
+    args.format = args.format or named or "csv"
     if args.format == "parquet" and args.out is None:
         raise TspanelError("--format parquet writes a binary file: give --out FILE.parquet")
     if args.out is not None and not args.out.parent.is_dir():

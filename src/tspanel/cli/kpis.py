@@ -50,6 +50,10 @@ def format_value(key: str, value: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     from tspanel.models.dashboard import Dashboard
 
+    if args.rule and not args.attention:
+        from tspanel.errors import TspanelError
+
+        raise TspanelError("--rule changes a threshold of --attention; add --attention")
     dataset = open_dataset(args.data)
     if args.attention:
         return _attention(args, dataset)

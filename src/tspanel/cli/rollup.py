@@ -36,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("polars", "postgres", "spark"),
         help="where the GROUP BY runs; default: postgres for a postgresql:// source, else polars",
     )
-    parser.add_argument("--table", default="flags", help="PostgreSQL table holding the flags (default: flags)")
-    parser.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:PORT, yarn")
+    parser.add_argument("--table", default=None, help="PostgreSQL table holding the flags (default: flags)")
+    parser.add_argument(
+        "--master", default=None, help="Spark master: local[N], spark://HOST:PORT, yarn (default: local[2])"
+    )
     parser.add_argument(
         "--conf",
         action="append",
@@ -96,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
             if engine == "postgres"
             else f"the {engine} engine reads a dataset directory, not a database URL; use --engine postgres"
         )
+    if args.table is not None and engine != "postgres":
+        raise TspanelError(f"--table names a PostgreSQL table; the {engine} engine reads a dataset directory")
+    if args.master is not None and engine != "spark":
+        raise TspanelError(f"--master sets the Spark master; the {engine} engine has none (use --engine spark)")
+    table, master = args.table or "flags", args.master or "local[2]"
     conf = _spark_conf(args.conf)
     if conf and engine != "spark":
         raise TspanelError(f"--conf sets Spark options; the {engine} engine has none (use --engine spark)")
@@ -106,14 +113,14 @@ def run(args: argparse.Namespace) -> int:
     if engine == "postgres":
         from tspanel.rollup.sources import side_tables
 
-        rollup = engines.rollup_postgres(source, args.table, progress=_say)
+        rollup = engines.rollup_postgres(source, table, progress=_say)
         tables = side_tables(source)
     elif engine == "spark":
         if source is None:
             raise TspanelError("the spark engine needs a Parquet dataset directory as SOURCE")
         path = engines.parquet_flags(Path(source))
-        _say(f"starting Spark (master {args.master})")
-        session = engines.spark_session(args.master, conf)
+        _say(f"starting Spark (master {master})")
+        session = engines.spark_session(master, conf)
         timing: dict[str, float] = {}
 
         def about() -> dict[str, object]:

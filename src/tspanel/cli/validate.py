@@ -45,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the dataset directory to check, or postgresql://USER@HOST/DB: its flags, reviewers and attacks "
         "tables are checked in the database (column types and values by one aggregate query, ids unique)",
     )
-    parser.add_argument("--table", default="flags", help="with a database URL: the table holding the flags")
+    parser.add_argument(
+        "--table", default=None, help="with a database URL: the table holding the flags (default: flags)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -118,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
     from tspanel.rollup import sources
 
     if sources.is_database_url(args.directory):
-        return _database(args.directory, args.table)
+        return _database(args.directory, args.table or "flags")
+    if args.table is not None:
+        from tspanel.errors import TspanelError
+
+        raise TspanelError(
+            "--table names the flags table of a database URL; a dataset directory has flags.csv/.parquet"
+        )
     dataset = sources.load_source(args.directory)
     if dataset.weight is not None:  # a rollup: the columns its signals were computed from count too
         import dataclasses
