@@ -46,3 +46,15 @@ def test_flags_out_writes_the_format_its_extension_names(tmp_path):
     assert json.loads((tmp_path / "f.json").read_text())["count"] == 17
     assert main(["flags", "--data", LEGACY, "--out", str(tmp_path / "f.txt")]) == 0
     assert (tmp_path / "f.txt").read_text().splitlines()[1].startswith("F001,2024-01-01,spam,low,allow,0.92")
+
+
+def test_report_send_names_its_own_option(capsys):
+    assert main(["report", "--data", LEGACY, "--offline", "--send", "notaurl"]) == 2
+    err = capsys.readouterr().err
+    assert "--send (not a URL): not a notification URL apprise understands" in err
+    assert "--notify" not in err  # an option of alert and serve, not of report
+
+
+def test_one_day_is_one_day(capsys):
+    assert main(["kpis", "--data", LEGACY, "--start", "2024-01-21"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "legacy_sample: 2024-01-21 to 2024-01-21 (1 day)"

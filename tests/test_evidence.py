@@ -167,3 +167,29 @@ def test_flags_to_a_pipe_that_closes_early_ends_quietly():
 def test_an_empty_selection_has_no_items(world):
     evidence = explain(world, dt.date(2026, 11, 18), dt.date(2026, 11, 18), "spam", regions=["nowhere"])
     assert (evidence.flags, evidence.items) == (0, ())
+
+
+def test_without_evidence_columns_the_explanation_says_so_not_that_there_are_no_flags(capsys):
+    """The legacy layout has no account, content, target, time or region column: 2 spam flags on
+    2024-01-10 and 5 days with spam flags among the 28 before (the data starts 2024-01-01)."""
+    from pathlib import Path
+
+    from tspanel.source import load_dataset
+    from tspanel.ui.detection import evidence_html
+
+    legacy = Path(__file__).resolve().parents[1] / "data" / "legacy_sample"
+    assert cli.main(["detect", "--data", str(legacy), "--explain", "2024-01-10", "spam"]) == 0
+    out = capsys.readouterr().out
+    assert "spam, 2024-01-10: 2 flags" in out
+    assert "Evidence against the category's previous 28 days (5 with flags):" in out
+    assert "this dataset has none of the columns the evidence reads (account_id," in out
+    assert "no flags in this selection" not in out  # what it said before, with 2 flags shown above
+    evidence = explain(load_dataset(legacy), dt.date(2024, 1, 10), dt.date(2024, 1, 10), "spam")
+    html = evidence_html(evidence)
+    assert "2 flags, against the category&#x27;s previous 28 days (5 with flags). this dataset has none" in html
+
+
+def test_the_first_day_is_compared_with_no_days_and_says_so():
+    evidence = explain(default_world(), dt.date(2026, 8, 24), dt.date(2026, 8, 24), "spam")
+    assert evidence.flags > 0 and evidence.why_empty is None  # the world's first day: flags and items
+    assert evidence.baseline == "the category's previous 28 days (0 with flags)"

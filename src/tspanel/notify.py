@@ -43,15 +43,15 @@ class Destination:
         return self.label
 
 
-def destination(url: str) -> Destination:
-    """Check a notification URL with apprise; bad ones raise TspanelError naming only the scheme."""
+def destination(url: str, option: str = "--notify") -> Destination:
+    """Check a notification URL with apprise; bad ones raise TspanelError naming ``option`` and only the scheme."""
     url = url.strip()
     plugin = apprise.Apprise.instantiate(url) if url else None
     if plugin is None:
         scheme = urlsplit(url).scheme if "://" in url else ""
         shown = f"{scheme}://…" if scheme else "(not a URL)"
         raise TspanelError(
-            f"--notify {shown}: not a notification URL apprise understands; use e.g. "
+            f"{option} {shown}: not a notification URL apprise understands; use e.g. "
             "json://host/path, jsons://, slack://, msteams://, discord://, mailto:// "
             "(see https://github.com/caronc/apprise/wiki)"
         )

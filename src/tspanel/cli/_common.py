@@ -70,6 +70,11 @@ class _TerminalBytes(io.RawIOBase):
         self._text.flush()
 
 
+def plural(n: int, word: str) -> str:
+    """``1 day``, ``2 days``, ``1,000 flags``."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def iso_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)

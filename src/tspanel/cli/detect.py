@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any
 
-from tspanel.cli._common import add_data_argument, iso_date, local_path
+from tspanel.cli._common import add_data_argument, iso_date, local_path, plural
 from tspanel.cli.explain import add_arguments as add_explain_arguments
 from tspanel.cli.explain import run_explain
 
@@ -192,7 +192,10 @@ def _run_series(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.series}: {scored.height:,} bins of {args.freq}, {len(alerts)} alerts above robust z {threshold:g}")
+    print(
+        f"{args.series}: {scored.height:,} bins of {args.freq}, "
+        f"{plural(len(alerts), 'alert')} above robust z {threshold:g}"
+    )
     if alerts:
         print(f"  {'raised for bin':<26} {'value':>12} {'expected':>12} {'score':>7}  excess in")
         for a in alerts:
@@ -331,7 +334,7 @@ def _fmt(value: float | None) -> str:
 
 def _print_evaluation(ev: dict[str, Any]) -> None:
     days = ev["days"]
-    print(f"\nAgainst the ground truth ({ev['truth']}, {ev['attack_days']} attack days):")
+    print(f"\nAgainst the ground truth ({ev['truth']}, {plural(ev['attack_days'], 'attack day')}):")
     print(
         f"  days:           precision {_fmt(days['precision'])}  recall {_fmt(days['recall'])}  "
         f"F1 {_fmt(days['f1'])}  ({days['true_positives']} caught, {days['false_alarms']} false alarms, "

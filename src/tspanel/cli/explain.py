@@ -81,12 +81,12 @@ def run_explain(args: argparse.Namespace) -> int:
             print(f"  alert on {a['date']}: score {a['score']:.1f} ({a['method']})")
     else:
         print("  no detector alert on these days")
-    print(f"Evidence against the category's previous {evidence.baseline_days} days:")
+    print(f"Evidence against {evidence.baseline}:")
     for item in evidence.items:
         mark = "!" if item.suspicious else " "
         print(f"  {mark} {item.kind:<12} {item.statement}")
-    if not evidence.items:
-        print("  no flags in this selection: nothing to compare")
+    if evidence.why_empty:
+        print(f"  {evidence.why_empty}")
         return 0
     n = len(evidence.suspicious)
     print("Nothing out of the ordinary." if n == 0 else f"{n} item{'s' if n != 1 else ''} out of the ordinary (!).")

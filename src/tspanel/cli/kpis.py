@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, open_dataset
+from tspanel.cli._common import add_data_argument, add_filter_arguments, filters_from_args, open_dataset, plural
 from tspanel.vocab import KPI_LABELS, dataset_label
 
 # The cards' names (tspanel.vocab), so the terminal and the page say the same thing.
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"dataset": dataset.name, **kpis}, indent=2, default=str))
         return 0
-    print(f"{dataset_label(dataset.name)}: {kpis['start']} to {kpis['end']} ({kpis['days']:,} days)")
+    print(f"{dataset_label(dataset.name)}: {kpis['start']} to {kpis['end']} ({plural(kpis['days'], 'day')})")
     width = max(len(label) for label in LABELS.values())
     for key, label in LABELS.items():
         print(f"  {label:<{width}}  {format_value(key, kpis[key])}")

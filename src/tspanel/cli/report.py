@@ -149,7 +149,7 @@ def _destinations(urls: list[str]) -> list[Destination]:
         return []
     from tspanel.notify import destination
 
-    return [destination(url) for url in urls]
+    return [destination(url, "--send") for url in urls]
 
 
 def _send(report: Report, targets: list[Destination]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tspanel.cli._common import data_source
+from tspanel.cli._common import data_source, plural
 
 if TYPE_CHECKING:  # the loader imports Polars: keep `tspanel --help` fast
     from tspanel.source import Dataset
@@ -51,19 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def summary_lines(dataset: Dataset) -> list[str]:
     """The human-readable summary of a loaded dataset."""
     days = (dataset.last_day - dataset.first_day).days + 1
     lines = [f"{dataset.name}: valid dataset"]
     width = max(len(info.source) for info in dataset.tables)
     for info in dataset.tables:
-        line = f"  {info.table:<10} {info.source:<{width}}  {_plural(info.rows, 'row'):>12}"
+        line = f"  {info.table:<10} {info.source:<{width}}  {plural(info.rows, 'row'):>12}"
         if info.table == "flags":
-            line += f"  {dataset.first_day} to {dataset.last_day} ({_plural(days, 'day')})"
+            line += f"  {dataset.first_day} to {dataset.last_day} ({plural(days, 'day')})"
         lines.append(line)
     if not any(info.table == "attacks" for info in dataset.tables):
         lines.append("  attacks    none (optional: known attacks let the detector be scored)")

@@ -78,6 +78,24 @@ class Evidence:
     def item(self, kind: str) -> EvidenceItem | None:
         return next((i for i in self.items if i.kind == kind), None)
 
+    @property
+    def baseline(self) -> str:
+        """What the selection is compared with, in words: ``baseline_days`` counts only the days
+        that had flags, so "the previous 5 days" would misstate a 28-day window."""
+        return f"the category's previous {BASELINE_DAYS} days ({self.baseline_days} with flags)"
+
+    @property
+    def why_empty(self) -> str | None:
+        """Why there are no items, when there are none: no flags, or none of the columns they read."""
+        if self.items:
+            return None
+        if self.flags == 0:
+            return "no flags in this selection: nothing to compare"
+        return (
+            "this dataset has none of the columns the evidence reads (account_id, account_age_days, "
+            "content_hash, target_id, created_at, region; docs/data.md)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "category": self.category,

@@ -88,8 +88,12 @@ def evidence_html(evidence: Evidence) -> str:
     days = evidence.start.isoformat() if evidence.start == evidence.end else f"{evidence.start} → {evidence.end}"
     head = (
         f'<div class="ts-evidence-head" data-flags="{evidence.flags}">{esc(evidence.category)}, {esc(days)}: '
-        f"{evidence.flags:,} flags, against the category's previous {evidence.baseline_days} days. "
-        f"{len(evidence.suspicious)} of {len(evidence.items)} items out of the ordinary (⚠).</div>"
+        f"{evidence.flags:,} flags, against {esc(evidence.baseline)}. "
+        + (
+            f"{len(evidence.suspicious)} of {len(evidence.items)} items out of the ordinary (⚠).</div>"
+            if evidence.items
+            else f"{esc(evidence.why_empty or '')}.</div>"
+        )
     )
     if not evidence.items:
         return head
