@@ -426,6 +426,17 @@ def test_serve_reports_a_busy_port(tmp_path, capsys):
     assert "is another server using that port?" in capsys.readouterr().err
 
 
+def test_serve_on_an_address_this_machine_lacks_blames_the_address(tmp_path, capsys):
+    ds = make_dataset(flag_rows(days=2))
+    ds.flags.collect().write_csv(tmp_path / "flags.csv")
+    ds.reviewers.collect().write_csv(tmp_path / "reviewers.csv")
+    argv = ["serve", "--no-show", "--data", str(tmp_path), "--insecure", "--allow-origin", "dash.example.org:80"]
+    assert main([*argv, "--address", "10.255.255.1"]) == 2  # an address no interface here has
+    err = capsys.readouterr().err
+    assert "cannot listen on 10.255.255.1" in err and "this machine has no such address" in err
+    assert "another server" not in err  # it blamed the port before
+
+
 def test_a_refresh_computes_only_the_domains_asked_for(dataset):
     from tspanel.models.dashboard import Dashboard
 

@@ -345,8 +345,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise TspanelError(
-            f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); "
-            "is another server using that port? Pick another with --port."
+            f"cannot listen on {args.address}:{port} ({exc.strerror or exc}); {_listen_hint(exc)}"
         ) from None
     running["server"] = server
     signal.signal(signal.SIGINT, on_signal)  # pn.serve put in its own, which says nothing
@@ -384,3 +383,15 @@ def run(args: argparse.Namespace) -> int:
     if task_id() is None:
         print("tspanel: stopped", file=sys.stderr)
     return 0
+
+
+def _listen_hint(exc: OSError) -> str:
+    """What to change when the server cannot listen: the port if it is taken, else the address."""
+    import errno
+    import socket
+
+    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        return "is another server using that port? Pick another with --port."
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return "this machine has no such address; give --address 127.0.0.1, 0.0.0.0 or one of its own addresses."
+    return "check --address and --port."
