@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -56,6 +57,21 @@ def run_cli(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def follow(series: str, **popen: Any) -> tuple[subprocess.Popen, list[str], threading.Thread]:
+    """``tspanel detect --series SERIES --follow --json`` running, and the lines it prints as they come."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tspanel", "detect", "--series", series, "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    return proc, lines, reader
+
+
 @pytest.mark.slow
 def test_follow_on_stdin_gives_exactly_the_batch_alerts(tmp_path: Path) -> None:
     path = five_minute_csv(tmp_path / "s.csv")
@@ -74,16 +90,7 @@ def test_follow_on_a_pipe_left_open_alerts_without_waiting_for_more_rows(tmp_pat
     path = five_minute_csv(tmp_path / "s.csv")
     first_burst = json.loads(run_cli("--series", str(path), "--freq", "1h", "--json"))["alerts"][0]
     text = path.read_text().splitlines(keepends=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tspanel", "detect", "--series", "-", "--follow", "--json"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    proc, lines, reader = follow("-", stdin=subprocess.PIPE)
     try:
         proc.stdin.write("".join(text[: 1 + 10 * 288]))  # the header and days 0-9 (the burst: day 9, 14:00)
         proc.stdin.flush()
@@ -108,15 +115,7 @@ def test_follow_a_file_being_written(tmp_path: Path) -> None:
     growing = tmp_path / "growing.csv"
     cut = len(source) // 3
     growing.write_text(source[:cut])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tspanel", "detect", "--series", str(growing), "--follow", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
+    proc, lines, reader = follow(str(growing))
     try:
         rest = source[cut:]
         pieces = [rest[i : i + len(rest) // 4 + 7] for i in range(0, len(rest), len(rest) // 4 + 7)]
