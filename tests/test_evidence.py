@@ -193,3 +193,52 @@ def test_the_first_day_is_compared_with_no_days_and_says_so():
     evidence = explain(default_world(), dt.date(2026, 8, 24), dt.date(2026, 8, 24), "spam")
     assert evidence.flags > 0 and evidence.why_empty is None  # the world's first day: flags and items
     assert evidence.baseline == "the category's previous 28 days (0 with flags)"
+
+
+def _hand_made(rows: list[tuple], columns: list[str]):
+    import polars as pl
+
+    from tspanel.source import dataset_from_frames
+
+    flags = pl.DataFrame(rows, schema=["flag_id", "date", *columns], orient="row").with_columns(
+        pl.lit("spam").alias("category"),
+        pl.lit("low").alias("severity"),
+        pl.lit("allow").alias("action"),
+        pl.lit(0.5).alias("ml_score"),
+    )
+    return dataset_from_frames(flags, pl.DataFrame({"reviewer_id": ["r1"], "capacity_per_day": [10.0]}), name="hm")
+
+
+def test_flags_without_a_region_do_not_make_a_regional_concentration():
+    # 15 identical days: 40 AMER, 40 EMEA and 80 flags without a region. The last day is its own
+    # baseline: half of the located flags from AMER, as always. Before, the baseline's shares were
+    # of all flags (25%) and the day's of located ones (50%): "robust z 5.2", suspicious.
+    d0 = dt.date(2026, 3, 2)
+    rows = [
+        (f"f{d}_{i}", d0 + dt.timedelta(days=d), "AMER" if i < 40 else "EMEA" if i < 80 else None)
+        for d in range(15)
+        for i in range(160)
+    ]
+    last = d0 + dt.timedelta(days=14)
+    item = explain(_hand_made(rows, ["region"]), last, last, "spam").item("regions")
+    assert not item.suspicious
+    assert item.statement == "50% of flags from AMER; usually 50% (robust z 0.0)"
+
+
+def test_a_flag_without_created_at_leaves_the_hour_profile_to_the_others():
+    # 10 days of 5 flags at 10:00-14:00 UTC; one baseline flag has no created_at (the contract
+    # allows an empty cell): it raised a TypeError (int(None)) for the whole explanation.
+    d0 = dt.date(2026, 3, 2)
+    rows = [
+        (
+            f"f{d}_{i}",
+            d0 + dt.timedelta(days=d),
+            dt.datetime.combine(d0 + dt.timedelta(days=d), dt.time(10 + i), dt.UTC),
+        )
+        for d in range(10)
+        for i in range(5)
+    ]
+    rows[3] = (rows[3][0], rows[3][1], None)
+    last = d0 + dt.timedelta(days=9)
+    evidence = explain(_hand_made(rows, ["created_at"]), last, last, "spam")
+    assert evidence.item("hours").statement.startswith("20% of 2026-03-11's flags in its busiest hour (10:00 UTC)")

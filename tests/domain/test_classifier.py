@@ -28,6 +28,16 @@ def test_daily_mean_and_rolling_mean():
     assert got["flags"].to_list() == [2, 1, 1]
 
 
+def test_the_rolling_mean_covers_calendar_days_not_rows():
+    # Flags on days 0, 1 and 9 only: the 7 days ending on day 9 (days 3-9) hold day 9 alone.
+    rows = [{"date": day(0), "ml_score": 0.95}, {"date": day(1), "ml_score": 0.95}, {"date": day(9), "ml_score": 0.74}]
+    model = ClassifierModel(make_dataset(rows))
+    assert model.daily_score()["rolling_mean"].to_list() == pytest.approx([0.95, 0.95, 0.74])
+    status = model.status()
+    assert status["rolling_mean"] == pytest.approx(0.74)  # was (0.95 + 0.95 + 0.74) / 3 = 0.88
+    assert status["state"] == "alert"  # at or below 0.78; the last three rows' mean read "healthy"
+
+
 def test_status_uses_the_latest_rolling_mean():
     model = ClassifierModel(scores_dataset())
     status = model.status()

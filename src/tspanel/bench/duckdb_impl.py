@@ -210,7 +210,9 @@ def _classifier(con: duckdb.DuckDBPyConnection, work: Workload) -> dict[str, Any
         con,
         """
         WITH daily AS (SELECT date, avg(ml_score) AS mean_score, count(*) AS flags FROM flags GROUP BY date)
-        SELECT *, avg(mean_score) OVER (ORDER BY date ROWS BETWEEN ? PRECEDING AND CURRENT ROW) AS rolling_mean
+        SELECT *, avg(mean_score) OVER (
+            ORDER BY date RANGE BETWEEN INTERVAL (?) DAY PRECEDING AND CURRENT ROW
+        ) AS rolling_mean
         FROM daily ORDER BY date
         """,
         [work.rolling_days - 1],

@@ -157,7 +157,7 @@ def _volume(flags: pd.DataFrame, work: Workload, days: pd.DatetimeIndex) -> dict
 
 def _classifier(flags: pd.DataFrame, work: Workload) -> dict[str, Any]:
     daily = flags.groupby("date")["ml_score"].agg(mean_score="mean", flags="size").sort_index()
-    daily["rolling_mean"] = daily["mean_score"].rolling(work.rolling_days, min_periods=1).mean()
+    daily["rolling_mean"] = daily["mean_score"].rolling(f"{work.rolling_days}D", min_periods=1).mean()  # calendar days
     rolling = float(daily["rolling_mean"].iloc[-1]) if len(daily) else None
     scores = flags.groupby("category", observed=True)["ml_score"]
     quantiles = scores.quantile([0.25, 0.5, 0.75]).unstack()

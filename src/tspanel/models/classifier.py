@@ -127,7 +127,13 @@ class ClassifierModel(DomainModel):
             .group_by("date")
             .agg(self.score_mean().alias("mean_score"), self.count().cast(pl.Int64).alias("flags"))
             .sort("date")
-            .with_columns(pl.col("mean_score").rolling_mean(self.rolling_days, min_samples=1).alias("rolling_mean"))
+            # Over calendar days, as the KPI's "last 7 days" (a count of rows would reach back past
+            # days without flags, e.g. under a narrow filter).
+            .with_columns(
+                pl.col("mean_score")
+                .rolling_mean_by("date", f"{self.rolling_days}d", min_samples=1)
+                .alias("rolling_mean")
+            )
             .filter(pl.col("date") >= start)
         )
 

@@ -323,23 +323,25 @@ def _ages(w: _Window) -> EvidenceItem:
 
 def _hours(w: _Window) -> EvidenceItem:
     hour = pl.col("created_at").dt.hour().alias("hour")
+    timed = pl.col("created_at").is_not_null()  # the contract allows empty cells: no hour to count
+    selected, baseline = w.selected.filter(timed), w.baseline.filter(timed)
 
     def profile(frame: pl.DataFrame) -> dict[int, float]:
         counts = frame.group_by(hour).agg(pl.len().alias("k"))
         total = max(int(counts["k"].sum()), 1)
         return {h: 0.0 for h in range(24)} | {int(r["hour"]): r["k"] / total for r in counts.iter_rows(named=True)}
 
-    sel_p = profile(w.selected)
-    base_p = profile(w.baseline)
+    sel_p = profile(selected)
+    base_p = profile(baseline)
     rows = [{"hour": h, "share": sel_p[h], "usual_share": base_p[h]} for h in range(24)]
     busiest = (
-        w.selected.group_by("date", hour)
+        selected.group_by("date", hour)
         .agg(pl.len().alias("k"))
         .with_columns((pl.col("k") / pl.col("k").sum().over("date")).alias("s"))
-        .sort(["s", "date"], descending=[True, False])
+        .sort(["s", "date", "hour"], descending=[True, False, False])  # ties: the earliest day and hour
     )
     past = (
-        w.baseline.group_by("date", hour)
+        baseline.group_by("date", hour)
         .agg(pl.len().alias("k"))
         .with_columns((pl.col("k") / pl.col("k").sum().over("date")).alias("s"))
         .group_by("date")
@@ -349,7 +351,7 @@ def _hours(w: _Window) -> EvidenceItem:
     if busiest.height == 0:
         return EvidenceItem("hours", "no flags with a time of day", False, None, None, rows)
     top = busiest.row(0, named=True)
-    n = int(w.selected.filter(pl.col("date") == top["date"]).height)
+    n = int(selected.filter(pl.col("date") == top["date"]).height)
     describe = f"of {top['date']}'s flags in its busiest hour ({top['hour']:02d}:00 UTC)"
     return _share_item("hours", top["s"], n, past, describe, rows)
 
@@ -357,8 +359,10 @@ def _hours(w: _Window) -> EvidenceItem:
 def _regions(w: _Window) -> EvidenceItem:
     n = w.selected.filter(pl.col("region").is_not_null()).height
     sel = w.selected.group_by("region").agg((pl.len() / max(n, 1)).alias("share"))
+    # Shares among flags with a region, on the selected days and in the baseline alike.
+    located = w.baseline.filter(pl.col("region").is_not_null())
     base = (
-        w.baseline.group_by("date", "region")
+        located.group_by("date", "region")
         .agg(pl.len().alias("k"))
         .with_columns((pl.col("k") / pl.col("k").sum().over("date")).alias("s"))
     )
@@ -367,7 +371,7 @@ def _regions(w: _Window) -> EvidenceItem:
     shares = dict(zip(sel["region"].to_list(), sel["share"].to_list(), strict=True))
     for region in regions:
         past = base.filter(pl.col("region") == region)["s"].to_list()
-        past += [0.0] * (len(w.days) - len(past))  # days without a flag from the region
+        past += [0.0] * (located["date"].n_unique() - len(past))  # days without a flag from the region
         value = shares.get(region, 0.0)
         z = robust_z(value, past, n)
         usual = float(np.median(past)) if past else None

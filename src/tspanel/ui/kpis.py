@@ -64,14 +64,17 @@ def format_value(spec: KpiSpec, value: Any) -> str:
 
 
 def format_change(spec: KpiSpec, change: float, previous: float) -> str:
-    """Counts change in percent; rates in percentage points; the score in score units."""
+    """Counts change in percent; rates in percentage points; the score in score units.
+
+    A rate's or score's change is the difference of the two values as shown (65.7% against
+    53.1%: +12.6 pp), not the rounded exact difference (+12.5), which would not add up on the card.
+    """
     if spec.kind == "count":
         if not previous:
             return fmt_signed(change, 0)
         return fmt_signed(100 * change / previous, 1, "%")
-    if spec.kind == "pct":
-        return fmt_signed(change, 1, " pp")
-    return fmt_signed(change, 3)
+    digits, unit = (1, " pp") if spec.kind == "pct" else (3, "")
+    return fmt_signed(round(previous + change, digits) - round(previous, digits), digits, unit)
 
 
 def tone(spec: KpiSpec, change: float | None) -> str:
