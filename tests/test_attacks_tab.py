@@ -51,6 +51,21 @@ def test_threshold_and_method_controls(world):
     assert "6 of 9 attack days" in view.metrics.object  # the earlier version caught 6 of 9 attack days
 
 
+def test_filters_detection_ignores_are_named_on_the_tab(world):
+    filters = Filters()
+    view = view_for(world, filters)
+    assert not view.scope.visible and view.scope.object == ""
+    before = view.alerts.object
+    filters.severities = ["high"]
+    assert view.scope.visible
+    assert "Detection ignores the severity (High) filter" in view.scope.object
+    assert view.alerts.object == before  # the alerts are unchanged: the note is why
+    filters.param.update(actions=["auto_block"], reviewers=["R01"])
+    assert "severity (High), action (Auto-block) and reviewer (Maya Tan (R01)) filters" in view.scope.object
+    filters.param.update(severities=[], actions=[], reviewers=[])
+    assert not view.scope.visible
+
+
 def test_brushing_the_chart_sets_the_shared_dates(world):
     filters = Filters()
     view = view_for(world, filters)

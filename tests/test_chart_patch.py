@@ -105,9 +105,11 @@ def test_the_fast_update_draws_what_the_full_update_draws(tab, monkeypatch):
         # severity filter leaves fewer of them, are updated in place too.
         assert all({"score-drift", "calibration"} <= keys for keys in fast_by_change[:4]), fast_by_change
     if tab == "queue":
-        # The staffing curve's headcounts and marked points move with every selection; its
-        # dashed target line has no data source and stays as drawn.
-        assert all("staffing-curve" in keys for keys in fast_by_change[:5]), fast_by_change
+        # The staffing curve's headcounts and marked points move with the region and category
+        # (its dashed target line has no data source and stays as drawn); the severity changes
+        # (0 and 2) leave it as it was: the plan is for the whole queue.
+        assert all("staffing-curve" in fast_by_change[i] for i in (1, 3, 4)), fast_by_change
+        assert not any("staffing-curve" in fast_by_change[i] for i in (0, 2)), fast_by_change
         assert all("utilisation" in keys for keys in fast_by_change), fast_by_change
 
 

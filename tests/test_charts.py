@@ -186,6 +186,21 @@ def test_a_single_day_is_drawn_across_the_day_with_hour_ticks():
     assert formatter.context.hours == "%Y-%m-%d"
 
 
+def test_the_attack_chart_draws_one_day_across_the_day_with_its_markers_once():
+    # Opening an alert selects its day: the chart was one point (no line) on a degenerate axis.
+    day = pl.DataFrame(
+        {"date": [dt.date(2026, 11, 18)], "flags": [1102], "alert": [True], "attack": [True]},
+        schema={"date": pl.Date, "flags": pl.Int64, "alert": pl.Boolean, "attack": pl.Boolean},
+    )
+    c, _ = chart("attacks-volume", day)
+    data = c.pipe.data
+    assert list(data["date"].astype(str)) == ["2026-11-18 00:00:00", "2026-11-18 12:00:00", "2026-11-18 23:59:59"]
+    assert data["flags"].tolist() == [1102, 1102, 1102]
+    assert data["alert"].tolist() == [False, True, False] and data["attack"].tolist() == [False, True, False]
+    fig = figure(c)
+    assert fig.xaxis[0].formatter.hours == "%H:%M" and fig.y_range.start == 0
+
+
 def test_utilisation_shows_the_busiest_and_idlest_reviewers_of_500():
     n = 500
     frame = pl.DataFrame(
@@ -225,6 +240,28 @@ def test_the_resolution_histogram_ends_in_a_labelled_overflow_bin():
     assert list(figure(c).x_range.factors) == ["0–24 h", "24–72 h", "≥ 72 h"]
 
 
+def test_the_resolution_subtitle_says_red_bars_hold_every_severity_and_the_sla_binds_high_and_critical():
+    from tspanel.ui.queue import resolution_subtitle
+
+    # the built-in world: red bars add up to 3,283 cases of every severity, 1,229 high/critical breaches
+    sla = {"sla_hours": 24.0, "breaches": 1229, "eligible": 6850, "breach_rate_pct": 17.94}
+    assert resolution_subtitle(sla) == (
+        "human-review cases of every severity by hours to resolution (red: 24 h or more); "
+        "the 24 h SLA is for high and critical cases: 1,229 of 6,850 took longer (17.9%)"
+    )
+
+
+def test_a_chart_drawn_from_a_dict_downloads_the_rows_it_draws():
+    from tspanel.ui.export import to_csv
+
+    by_severity = pl.DataFrame({"severity": ["high", "low"], "open_cases": [3, 7]})
+    backlog = {"open_cases": 10, "oldest_age_days": 2.5, "by_severity": by_severity}
+    c, _ = chart("backlog-severity", backlog)
+    assert to_csv(c.card.data) == "severity,open_cases\nhigh,3\nlow,7\n"
+    # a dict's frames are left out of a one-row CSV, not written as an empty column
+    assert to_csv(backlog) == "open_cases,oldest_age_days\n10,2.5\n"
+
+
 def test_the_staffing_curve_marks_the_roster_and_the_recommendation_against_the_target():
     staffing = {
         "target_breach_pct": 5.0,
@@ -248,6 +285,7 @@ def test_the_staffing_curve_marks_the_roster_and_the_recommendation_against_the_
         r for r in fig.center if type(r).__name__ == "Span"
     ]
     assert [span.location for span in spans] == [5.0]
+    assert c.card.data["reviewers"].to_list() == [10, 12, 14, 16]  # the CSV holds the curve's rows
     # Not enough data to forecast: the card says so instead of drawing an empty curve.
     c.update({"target_breach_pct": 5.0, "curve": None})
     assert "Not enough data to forecast" in c.card.reason.object
@@ -307,6 +345,7 @@ def test_known_attack_triangles_are_drawn_over_alert_dots():
     assert glyphs == ["Line", "Scatter", "Scatter"]  # line, alert dots, then the triangles on top
     triangle = figure(c).renderers[-1].glyph
     assert triangle.marker == "triangle" and triangle.fill_alpha == 0.0
+    assert figure(c).y_range.start == 0  # counts from 0 (it started near the quietest day's 10)
 
 
 def test_no_ground_truth_draws_without_a_holoviews_error(caplog: pytest.LogCaptureFixture):

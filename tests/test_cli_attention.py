@@ -49,6 +49,16 @@ def test_builtin_world_text(capsys):
     assert "view: ?tab=classifier" in out
 
 
+def test_the_sla_rate_item_names_the_days_it_covers(capsys):
+    # The cards' 7-day window is cut to a shorter selection: the item said "last 7 days" for one day.
+    assert main(["kpis", "--attention", "--start", "2026-11-18", "--end", "2026-11-18"]) == 0
+    assert "SLA breach rate 77.6% on 2026-11-18 (104 of 134 high/critical cases" in capsys.readouterr().out
+    assert main(["kpis", "--attention", "--start", "2026-11-17", "--end", "2026-11-19"]) == 0
+    assert "SLA breach rate 62.3% over 2026-11-17 → 2026-11-19 (167 of 268 high/critical" in capsys.readouterr().out
+    assert main(["kpis", "--attention"]) == 0
+    assert "SLA breach rate 50.5% over the last 7 days (271 of 537" in capsys.readouterr().out
+
+
 def test_rules_change_thresholds(make_dataset, capsys):
     data = str(make_dataset(flags=FLAGS))
     # Case a is 64 h old: past a 48 h SLA, not past a 72 h one.

@@ -59,3 +59,16 @@ def test_a_selection_too_large_for_the_browser_points_to_the_cli(monkeypatch):
     assert "tspanel flags" in panel.error.object and panel.error.visible
     session.filters.categories = ["fraud"]  # 14 flags: downloads back
     assert not panel.csv.disabled and not panel.error.visible
+
+
+def test_a_search_too_short_replaces_the_rows_with_its_message():
+    session = DashboardSession(make_dataset())
+    panel = session.flags_panel
+    panel.show()
+    assert panel.table.object.count("<tr>") > 1
+    panel.search.value = "ab"
+    assert "too short: give at least 3 characters" in panel.error.object and panel.error.visible
+    assert panel.table.object == "" and panel.summary.object == ""  # not the previous search's rows
+    assert panel.csv.disabled and panel.next.disabled
+    panel.search.value = ""
+    assert 'data-total="42"' in panel.summary.object and not panel.error.visible

@@ -69,3 +69,19 @@ def test_weekly_report_quotes_the_same_figures(card):
     assert staffing["arithmetic"] == card["arithmetic"]
     text = offline_sections(payload)["staffing_recommendation"]
     assert text.startswith(f"Add {NEEDED - ROSTER} reviewers: {NEEDED} are needed against {ROSTER} today.")
+
+
+def test_a_severity_filter_does_not_turn_the_staffing_answer(card):
+    """The SLA alert opens the queue on high and critical cases; planning for those alone (as if
+    the roster worked nothing else) said 17 reviewers and "the roster covers it" against 46."""
+    from tspanel.models.filters import Filters
+    from tspanel.ui.queue import staffing_html
+
+    assert card["severity_filter_ignored"] is False
+    for severities in (["high", "critical"], ["low"]):
+        plan = Dashboard(default_world(), Filters(severities=severities)).queue.staffing()
+        assert (plan["reviewers_needed"], plan["current_reviewers"]) == (NEEDED, ROSTER)
+        assert plan["expected_breach_pct_at_roster"] == pytest.approx(BREACH_AT_ROSTER, abs=0.05)
+        assert plan["severity_filter_ignored"] is True
+        assert "the plan ignores the severity filter" in staffing_html(plan)
+    assert "ignores the severity filter" not in staffing_html(card)

@@ -105,6 +105,18 @@ def test_the_attention_strip_lists_the_worlds_problems_one_click_from_their_view
         panel = ".ts-session-flags"
         assert wait_for(lambda: flags_total(page, panel) == ATTACK_FLAGS, "the selection's flags") is True
         assert page.locator(f"{panel} .ts-flags-table tbody tr").count() == PAGE_ROWS
+        # At 1440 px the table's columns are wider than the card: it scrolls inside the card (it ran
+        # ~350 px past the card and the page's right edge), its header row staying in view.
+        card = page.locator(f"{panel}").first.bounding_box()
+        scroll = page.locator(f"{panel} .ts-flags-scroll").first
+        box = scroll.bounding_box()
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+        assert box["x"] + box["width"] <= VIEWPORT["width"]
+        assert scroll.evaluate("e => e.scrollWidth > e.clientWidth && e.scrollHeight > e.clientHeight")
+        assert box["height"] <= 0.7 * VIEWPORT["height"] + 1
+        scroll.evaluate("e => { e.scrollTop = 400; }")
+        header = page.locator(f"{panel} .ts-flags-table th").first.bounding_box()
+        assert box["y"] - 1 <= header["y"] <= box["y"] + 1  # sticky: the header row stays at the top
 
         page.go_back()  # the view came through the URL: back returns to the landing page's view
         wait_for(lambda: query(page).get("tab") is None, "back to the landing view")

@@ -49,6 +49,15 @@ def test_at_1024_px_the_attack_tab_controls_fit_and_the_method_is_explained(brow
         box = download.bounding_box()
         assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
         assert method.inner_text().strip() == "multisignal"
+        # The known attacks' table ran past its card (beside the alerts' one): it now sits under it.
+        known = page.locator(".ts-chart-attacks-known").first
+        last_cell = known.locator("tbody tr").last.locator("td").last
+        wait_for(lambda: last_cell.count() == 1 and last_cell.inner_text().strip() == "EMEA", "the known attacks")
+        last_cell.scroll_into_view_if_needed()
+        card, cell = known.bounding_box(), last_cell.bounding_box()
+        assert card["x"] <= cell["x"] and cell["x"] + cell["width"] <= card["x"] + card["width"]
+        alerts = page.locator(".ts-chart-attacks-alerts").first.bounding_box()
+        assert card["y"] >= alerts["y"] + alerts["height"]  # stacked, not squeezed side by side
         help_text = page.locator(".ts-method-help div").last
         assert help_text.text_content() == MULTISIGNAL
         method.click()

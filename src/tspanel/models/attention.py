@@ -300,7 +300,8 @@ class AttentionModel(DomainModel):
                 severity="critical" if rate >= 2 * self.sla_rate_pct else "warning",
                 key="sla_rate",
                 title=(
-                    f"SLA breach rate {rate:.1f}% over the last 7 days ({current['sla_breaches']:,} of "
+                    f"SLA breach rate {rate:.1f}% {_period(current['start'], current['end'])} "
+                    f"({current['sla_breaches']:,} of "
                     f"{eligible:,} high/critical cases over {self.sla_hours:g} h; target {self.sla_rate_pct:g}%)"
                 ),
                 numbers={
@@ -490,3 +491,11 @@ __all__ = [
     "summary",
     "view_query",
 ]
+
+
+def _period(start: str, end: str) -> str:
+    """The days a 7-day item covers, as said: a shorter selection is not "the last 7 days"."""
+    days = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1
+    if days == 7:
+        return "over the last 7 days"
+    return f"on {start}" if days == 1 else f"over {start} → {end}"

@@ -19,6 +19,7 @@ HIST_BIN_HOURS = 4
 HIST_MAX_HOURS = 72
 FORECAST_DAYS = forecast.HORIZON  # kept for the benchmark engines (tspanel.bench)
 HISTORY_DAYS = 28
+STAFFING_SKIPS = ("severities",)  # filters the staffing plan leaves out (see QueueModel.queries)
 
 
 class QueueModel(DomainModel):
@@ -40,13 +41,17 @@ class QueueModel(DomainModel):
     @param.depends("filters.param", "as_of", "sla_hours", "target_utilisation", "target_breach_pct")
     def queries(self) -> dict[str, pl.LazyFrame | tuple[pl.LazyFrame, Finish] | Unavailable]:
         intake = self._daily_intake()  # one object for both outputs: collect_all then runs it once
+        # Reviewers work every severity (high and critical first): a plan for the high cases alone,
+        # as if the roster worked nothing else, told an ops lead following the SLA alert that the
+        # roster covers a queue that breaches. Staffing ignores the severity filter and says so.
+        skip = STAFFING_SKIPS if self.filters.severities else ()
         return {
             "backlog": self._backlog(),
             "daily_intake": intake,
             "utilisation": self._utilisation(),
             "sla": self._sla(),
             "resolution_histogram": self._histogram(),
-            "staffing": self._staffing(intake),
+            "staffing": self._staffing(self._daily_intake(skip=skip) if skip else intake, skip),
         }
 
     def backlog(self) -> dict[str, Any]:
@@ -125,8 +130,10 @@ class QueueModel(DomainModel):
 
         return query, finish
 
-    def _daily_intake(self) -> pl.LazyFrame:
-        counts = count_levels(self._reviews(), "severity", SEVERITIES, by=("date",), name="cases", weight=self.weight)
+    def _daily_intake(self, skip: tuple[str, ...] = ()) -> pl.LazyFrame:
+        counts = count_levels(
+            self._reviews(skip=skip), "severity", SEVERITIES, by=("date",), name="cases", weight=self.weight
+        )
         levels = pl.LazyFrame({"severity": list(SEVERITIES), "_order": list(range(len(SEVERITIES)))})
         return (
             self.day_grid()
@@ -221,7 +228,9 @@ class QueueModel(DomainModel):
             .sort("bin_start")
         )
 
-    def _staffing(self, intake: pl.LazyFrame) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Any]]:
+    def _staffing(
+        self, intake: pl.LazyFrame, skip: tuple[str, ...] = ()
+    ) -> tuple[list[pl.LazyFrame], Callable[[list[pl.DataFrame]], Any]]:
         """Reviewers needed next week: forecast with its error, then a re-simulated queue (models.staffing).
 
         Its inputs (intake, today's backlog, service times, arrival profile, roster) are five
@@ -232,9 +241,9 @@ class QueueModel(DomainModel):
         sla_hours, target = self.sla_hours, self.target_breach_pct
         inputs = [
             intake,  # the daily_intake output's own query object (run once)
-            self._backlog_now_query(as_of),
-            self._service_hours_query(end),
-            self._hour_profile_query(end),
+            self._backlog_now_query(as_of, skip),
+            self._service_hours_query(end, skip),
+            self._hour_profile_query(end, skip),
             self._reviewer_table(),
         ]
 
@@ -262,6 +271,7 @@ class QueueModel(DomainModel):
                 "curve": None,
                 "history_days": frame.select(pl.col("date").n_unique()).item() if frame.height else 0,
                 "forecast_start": end + dt.timedelta(days=1),
+                "severity_filter_ignored": "severities" in skip,
             }
             fc = forecast.forecast_next_week(frame, SEVERITIES)
             if fc is None or not mean_capacity:
@@ -309,9 +319,9 @@ class QueueModel(DomainModel):
         """(weekday, UTC hour) shares of arrivals over the last four weeks; flat without timestamps."""
         return hour_profile(self.collect(self._hour_profile_query(end)))
 
-    def _backlog_now_query(self, as_of: dt.datetime) -> pl.LazyFrame:
+    def _backlog_now_query(self, as_of: dt.datetime, skip: tuple[str, ...] = ()) -> pl.LazyFrame:
         opened, resolved = self._opened(), self._resolved()
-        reviews = self._reviews(skip=("dates",))
+        reviews = self._reviews(skip=("dates", *skip))
         if self.has("resolved_at"):
             # As in _backlog: resolved_at comes first in timing.resolved(), so a case it closes by
             # as_of is closed; this cheap test drops most rows before the timestamp arithmetic.
@@ -322,18 +332,18 @@ class QueueModel(DomainModel):
             pl.col("severity").cast(pl.String),
         )
 
-    def _service_hours_query(self, end: dt.date) -> pl.LazyFrame:
+    def _service_hours_query(self, end: dt.date, skip: tuple[str, ...] = ()) -> pl.LazyFrame:
         if not self.has("assigned_at", "resolved_at"):
             return pl.LazyFrame(schema={"h": pl.Float64, "severity": pl.String})
         hours = (pl.col("resolved_at") - pl.col("assigned_at")).dt.total_seconds(fractional=True) / 3600
         return (
-            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
+            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end, skip=skip)
             .filter(hours.is_not_null(), hours >= 0, pl.col("resolved_at") <= moment(self.as_of_time()))
             .select(hours.alias("h"), pl.col("severity").cast(pl.String))
             .tail(20_000)
         )
 
-    def _hour_profile_query(self, end: dt.date) -> pl.LazyFrame:
+    def _hour_profile_query(self, end: dt.date, skip: tuple[str, ...] = ()) -> pl.LazyFrame:
         if not self.has("created_at"):
             return pl.LazyFrame(schema={"dow": pl.Int8, "hour": pl.Int8, "n": pl.UInt32})
         # Hour of the UTC week (Monday 00:00 = 0; 1970-01-01 was a Thursday, 72 hours in) from the
@@ -341,7 +351,7 @@ class QueueModel(DomainModel):
         # and created_at is UTC by the contract (tspanel.schema), so the hours are the same.
         hour_of_week = (pl.col("created_at").dt.epoch("us") // 3_600_000_000 + 72) % 168
         return (
-            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end)
+            self._reviews(start=end - dt.timedelta(days=HISTORY_DAYS - 1), end=end, skip=skip)
             .filter(pl.col("created_at").is_not_null())
             .group_by(hour_of_week.alias("_how"))
             .agg(pl.len().alias("n"))

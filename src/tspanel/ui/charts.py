@@ -322,7 +322,11 @@ class Chart:
             or len(frame) == 0
             or (measure is not None and measure in frame.columns and not frame[measure].fillna(0).any())
         )
-        if not self.card.show(output, (self.spec.empty_message or EMPTY_MESSAGE) if empty else None) or empty:
+        rows = output
+        if self.spec.download is not None and isinstance(output, dict):
+            rows = self.spec.download(output)
+            rows = pl.DataFrame() if rows is None else rows
+        if not self.card.show(rows, (self.spec.empty_message or EMPTY_MESSAGE) if empty else None) or empty:
             return
         if self.spec.subtitle_of is not None:
             self.card.set_subtitle(self.spec.title, self.spec.subtitle_of(output, frame, self.context))

@@ -24,7 +24,7 @@ from tspanel.models.base import Unavailable
 from tspanel.models.case import alert_records, case_name, case_zip
 from tspanel.models.evidence import Evidence, explain
 from tspanel.models.filters import Filters
-from tspanel.ui.charts import CARD_CSS, Chart, ChartCard, in_server_session, run_off_loop
+from tspanel.ui.charts import CARD_CSS, Chart, ChartCard, flow, in_server_session, run_off_loop
 from tspanel.ui.choices import choices_for
 from tspanel.ui.clickable import ClickableHTML
 from tspanel.ui.flags import FlagsPanel
@@ -33,6 +33,7 @@ from tspanel.ui.selection import Selection
 from tspanel.ui.specs import CHARTS, ChartContext
 from tspanel.ui.text import esc, fmt_pct, label
 from tspanel.ui.volume import TILE_CSS, tiles_html
+from tspanel.vocab import FILTER_LABELS, value_label
 
 DEBOUNCE_SECONDS = 0.2
 ALERT_ROWS_CSS = """
@@ -69,7 +70,11 @@ def table_html(frame: pl.DataFrame, columns: dict[str, str], empty: str) -> str:
     rows = "".join(
         "<tr>" + "".join(_td(c, row[c], c in text) for c in columns) + "</tr>" for row in frame.iter_rows(named=True)
     )
-    return f"<table class='ts-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    # in a box that scrolls sideways: a table wider than its card is not cut at the card's edge
+    return (
+        f"<div class='ts-table-scroll'><table class='ts-table'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 _TEXT = " class='ts-text'"
@@ -81,6 +86,29 @@ def _td(column: str, value: Any, text: bool) -> str:
     if column in WORDS and isinstance(value, str):
         value = label(value)
     return f"<td{_TEXT if text else ''}>{esc(_cell(value))}</td>"
+
+
+def scope_note(filters: Filters, reviewer_label: Any = str) -> str:
+    """Which of the session's filters detection leaves out, or "" when none is on.
+
+    Detection sees every severity, action and reviewer (tspanel.models.attacks); with one of
+    those filters on, the tab's counts would otherwise contradict the chips and the flags list.
+    """
+    on = []
+    for name in ("severities", "actions", "reviewers"):
+        values = list(getattr(filters, name))
+        if values:
+            shown = [reviewer_label(v) if name == "reviewers" else value_label(name, v) for v in values]
+            on.append(f"{FILTER_LABELS[name].lower()} ({', '.join(shown)})")
+    if not on:
+        return ""
+    which = on[0] if len(on) == 1 else ", ".join(on[:-1]) + " and " + on[-1]
+    filters_word = "filter" if len(on) == 1 else "filters"
+    return (
+        f'<div class="ts-card-subtitle ts-scope-note">Detection ignores the {esc(which)} {filters_word}: '
+        "a campaign's flags span every severity, action and reviewer, so the alerts, the chart, the "
+        "evidence and the exported case count all of them. Only the flags list follows these filters.</div>"
+    )
 
 
 def evidence_html(evidence: Evidence) -> str:
@@ -161,6 +189,9 @@ class DetectionView(Viewer):
             css_classes=["ts-method-help"],
             sizing_mode="stretch_width",
         )
+        self.scope = HTML(
+            "", stylesheets=[CARD_CSS], css_classes=["ts-scope"], sizing_mode="stretch_width", visible=False
+        )
         self.threshold = pmu.FloatSlider(
             label="Alert threshold (score)", start=1.0, end=10.0, step=0.25, value=self.model.threshold, width=320
         )
@@ -234,13 +265,16 @@ class DetectionView(Viewer):
         self.error = HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
         self._apply(result, initial=True)
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
+        filters.param.watch(self._scope_changed, ["severities", "actions", "reviewers"])
+        self._scope_changed()
         self._layout = pn.Column(
             pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
             self.method_help,
+            self.scope,
             self.error,
             self.metrics_card,
             self.chart_card,
-            pn.Row(self.alerts_card, self.events_card, sizing_mode="stretch_width"),
+            flow(self.alerts_card, self.events_card),  # one under the other on narrow screens
             self.evidence_box,
             self.flags,
             self.comparison_card,
@@ -292,6 +326,10 @@ class DetectionView(Viewer):
         f = self.filters
         self.model.filters.param.update(start=f.start, end=f.end, categories=f.categories, regions=f.regions)
         self._changed()
+
+    def _scope_changed(self, *_: Any) -> None:
+        note = scope_note(self.filters, choices_for(self.dataset).reviewer_label)
+        self.scope.param.update(object=note, visible=bool(note))
 
     def _changed(self) -> None:
         self.model.threshold = float(self.threshold.value)

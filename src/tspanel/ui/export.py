@@ -14,7 +14,10 @@ __all__ = ["FORMULA_PREFIXES", "csv_buffer", "neutralise_formulas", "to_csv"]
 
 def to_csv(data: pl.DataFrame | dict[str, Any]) -> str:
     """CSV text of a frame (or a one-row dict of numbers), formulas neutralised."""
-    frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame([{k: _plain(v) for k, v in data.items()}])
+    if isinstance(data, pl.DataFrame):
+        frame = data
+    else:  # a frame inside the dict is not a cell: left out, not written as an empty column
+        frame = pl.DataFrame([{k: _plain(v) for k, v in data.items() if not isinstance(v, pl.DataFrame)}])
     frame = frame.select([c for c, t in frame.schema.items() if not isinstance(t, pl.List | pl.Struct | pl.Object)])
     return neutralise_formulas(frame).write_csv()
 
@@ -29,6 +32,4 @@ def csv_buffer(data: pl.DataFrame | dict[str, Any]) -> io.BytesIO:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, pl.DataFrame):
-        return None
     return value if isinstance(value, int | float | bool | str) or value is None else str(value)

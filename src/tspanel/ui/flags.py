@@ -61,7 +61,11 @@ FLAGS_CSS = """
 .ts-flags-table { border-collapse: collapse; font-size: 12.5px; width: 100%; }
 .ts-flags-table th, .ts-flags-table td { padding: 3px 8px; border-bottom: 1px solid rgba(127,127,127,.2);
   text-align: left; white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
-.ts-flags-table th { font-weight: 600; opacity: .8; }
+.ts-flags-table th { font-weight: 600; position: sticky; top: 0; z-index: 1;
+  background: var(--panel-surface-color, #fff); }
+/* Wide tables scroll inside the card, both ways, with the scroll bar and header in view:
+   at 1440 px the 17 columns ran 350 px past the card and the page's edge. */
+.ts-flags-scroll { overflow: auto; max-width: 100%; max-height: 70vh; }
 .ts-flags-summary { font-size: 13px; opacity: .85; }
 .ts-flags-error { color: #c62828; font-size: 13px; }
 """
@@ -86,7 +90,10 @@ def page_html(frame: pl.DataFrame) -> str:
     body = "".join(
         "<tr>" + "".join(f"<td>{esc(cell_text(v))}</td>" for v in row) + "</tr>" for row in frame.iter_rows()
     )
-    return f'<table class="ts-flags-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<div class="ts-flags-scroll"><table class="ts-flags-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def summary_html(page: Page) -> str:
@@ -170,7 +177,7 @@ class FlagsPanel(Viewer):
             pn.Row(self.search, self.sort, self.descending, self.status, sizing_mode="stretch_width"),
             pn.Row(self.previous, self.next, self.summary, align="center"),
             self.error,
-            pn.Column(self.table, sizing_mode="stretch_width", styles={"overflow-x": "auto"}),
+            self.table,
             elevation=1,
             visible=False,
             sizing_mode="stretch_width",
@@ -286,6 +293,13 @@ class FlagsPanel(Viewer):
         if not isinstance(result, Page):
             self.error.object = f'<div class="ts-flags-error">{esc(result or "The flags could not be read.")}</div>'
             self.error.visible = True
+            # The previous rows are not this search's: kept under the message, they read as its result.
+            self.page = None
+            with pn.io.hold():
+                self.summary.object = self.table.object = ""
+                self.previous.disabled = self.next.disabled = True
+                for button in (self.csv, self.parquet):
+                    button.disabled = True
             return
         self.error.visible = False
         self.page = result

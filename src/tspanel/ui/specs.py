@@ -110,6 +110,9 @@ class ChartSpec:
     # options: an update draws the new element and patches the plot's data and ranges in place
     # (ui.charts.patch_plot) instead of HoloViews' full update.
     rows_vary: bool = False
+    # The rows the card's CSV holds when the output is a dict around them (the backlog's
+    # open cases by severity, the staffing plan's curve): the chart's rows, not the dict.
+    download: Callable[[Any], Any] | None = None
 
 
 # --------------------------------------------------------------------------- frames
@@ -369,6 +372,12 @@ def attacks_frame(output: pl.DataFrame | None, ctx: ChartContext) -> pd.DataFram
         pl.col("alert").fill_null(False), pl.col("attack").cast(pl.Boolean, strict=False).fill_null(False)
     ).to_pandas()
     out["date"] = pd.to_datetime(out["date"])
+    if out["date"].nunique() == 1:  # one day (an opened alert): a line across it, its markers at noon
+        edge = out.assign(alert=False, attack=False)
+        out = pd.concat(
+            [edge, out.assign(date=out["date"] + pd.Timedelta(hours=12)), edge.assign(date=edge["date"] + DAY_END)],
+            ignore_index=True,
+        )
     return out
 
 
@@ -576,7 +585,9 @@ def staffing_curve_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
 
 
 def attacks_plot(data: pd.DataFrame, ctx: ChartContext) -> Any:
-    opts = time_series(300, "flags a day")
+    # Counts from 0: spikes stay plain, and one flat day (an opened alert) is not drawn on a
+    # 2-flag axis around its count.
+    opts = {**time_series(300, "flags a day"), "ylim": (0, None)}
     line = data.hvplot.line(x="date", y="flags", label="Flags a day", color=ACCENT, line_width=1.8, **opts)
     alerts = data[data["alert"]].hvplot.scatter(x="date", y="flags", label="Alert", color=BAD, size=60, **opts)
     # Known-attack triangles are drawn last, hollow and larger, so an alert dot under one stays visible.
@@ -748,6 +759,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             reuse=True,
             click=Click("severities", flags="backlog"),
             measure="open_cases",
+            download=lambda backlog: backlog.get("by_severity"),
             subtitle="human-review cases still open at the end of the selected days",
             hint="Click a bar to list its open cases.",
             empty_message="No review cases are open at the end of the selected days.",
@@ -792,6 +804,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
             staffing_curve_frame,
             staffing_curve_plot,
             rows_vary=True,  # the headcounts tried and the two marked points move with the forecast
+            download=lambda staffing: staffing.get("curve"),
             subtitle=(
                 "next week re-simulated from the forecast arrivals, the measured service times, today's backlog "
                 "and the priority rules; dashed: the breach target"

@@ -22,6 +22,7 @@ TILE_CSS = """
 .ts-tile-label { font-size: 11.5px; text-transform: uppercase; letter-spacing: .05em; opacity: .7; }
 .ts-tile-value { font-size: 22px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .ts-tile-note { font-size: 12px; opacity: .75; }
+.ts-table-scroll { overflow-x: auto; max-width: 100%; }
 table.ts-table { border-collapse: collapse; width: 100%; font-size: 12.5px; font-variant-numeric: tabular-nums; }
 .ts-table th, .ts-table td { padding: 3px 6px; border-bottom: 1px solid rgba(127,127,127,.2); text-align: right; }
 .ts-table th:first-child, .ts-table td:first-child { text-align: left; }
