@@ -21,3 +21,19 @@ SPEC = {spec.key: spec for spec in KPI_CARDS}
 )
 def test_the_change_is_the_difference_of_the_shown_values(key, previous, change, shown):
     assert format_change(SPEC[key], change, previous) == shown
+
+
+@pytest.mark.parametrize(
+    ("key", "days", "said"),
+    [
+        ("total_flags", 28, "vs previous 28 days"),
+        ("ml_score_last_week", 7, "vs previous 7 days"),
+        ("ml_score_last_week", 3, "vs previous 3 days"),  # the whole period is its last 7 days
+        ("ml_score_last_week", 28, "vs the same 7 days 28 days earlier"),  # it said "vs previous 28 days"
+        ("human_review", 1, "vs previous 1 day"),
+    ],
+)
+def test_each_card_says_what_its_change_is_against(key, days, said):
+    from tspanel.ui.kpis import vs_text
+
+    assert vs_text(SPEC[key], days) == said

@@ -84,6 +84,14 @@ def tone(spec: KpiSpec, change: float | None) -> str:
     return "bad" if bad else "good"
 
 
+def vs_text(spec: KpiSpec, days: int) -> str:
+    """What a card's change is against. The ML score card is the last 7 days of each period: over
+    28 days it compares with the 7 days 28 days earlier, not "the previous 28 days"."""
+    if spec.key == "ml_score_last_week" and days > 7:
+        return f"vs the same 7 days {days} days earlier"
+    return f"vs previous {days} day{'s' if days != 1 else ''}"
+
+
 def period_text(current: dict[str, Any], period_days: int | None) -> str:
     """'Last 7 days' when the period is the asked-for length, else what it is ('3 selected days')."""
     days = current["days"]
@@ -117,7 +125,7 @@ def cards_html(kpis: dict[str, Any], period_days: int | None = None) -> str:
                 f'<div class="ts-kpi-change ts-{"neutral" if flat else tone(spec, delta)}" '
                 f'data-change="{esc(repr(delta))}" '
                 f'title="previous {days} days: {esc(format_value(spec, previous[spec.key]))}">'
-                f"{arrow} {esc(text)} <span class='ts-vs'>vs previous {days} days</span></div>"
+                f"{arrow} {esc(text)} <span class='ts-vs'>{vs_text(spec, days)}</span></div>"
             )
         cards.append(
             f'<div class="ts-kpi" data-kpi="{spec.key}" data-value="{esc(raw)}" title="{esc(spec.help)}">'
