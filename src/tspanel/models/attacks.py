@@ -20,8 +20,10 @@ from tspanel.detect.registry import DEFAULT_METHOD, METHODS, run_method
 from tspanel.models.base import DomainModel, Unavailable, as_text
 from tspanel.models.cache import RESULTS, dataset_token
 
-# Filters that do not narrow the traffic a detector sees (dates are applied to the alerts).
-_NOT_FOR_DETECTION = ("dates", "severities", "actions", "reviewers")
+# Filters that do not narrow the traffic a detector sees: they would hide part of a campaign
+# (the Attacks tab names them when they are on). Dates are applied to the alerts instead.
+IGNORED_BY_DETECTION = ("severities", "actions", "reviewers")
+_NOT_FOR_DETECTION = ("dates", *IGNORED_BY_DETECTION)
 
 
 class AttacksModel(DomainModel):

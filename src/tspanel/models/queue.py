@@ -19,7 +19,6 @@ HIST_BIN_HOURS = 4
 HIST_MAX_HOURS = 72
 FORECAST_DAYS = forecast.HORIZON  # kept for the benchmark engines (tspanel.bench)
 HISTORY_DAYS = 28
-STAFFING_SKIPS = ("severities",)  # filters the staffing plan leaves out (see QueueModel.queries)
 
 
 class QueueModel(DomainModel):
@@ -44,7 +43,7 @@ class QueueModel(DomainModel):
         # Reviewers work every severity (high and critical first): a plan for the high cases alone,
         # as if the roster worked nothing else, told an ops lead following the SLA alert that the
         # roster covers a queue that breaches. Staffing ignores the severity filter and says so.
-        skip = STAFFING_SKIPS if self.filters.severities else ()
+        skip = ("severities",) if self.filters.severities else ()
         return {
             "backlog": self._backlog(),
             "daily_intake": intake,
@@ -271,7 +270,7 @@ class QueueModel(DomainModel):
                 "curve": None,
                 "history_days": frame.select(pl.col("date").n_unique()).item() if frame.height else 0,
                 "forecast_start": end + dt.timedelta(days=1),
-                "severity_filter_ignored": "severities" in skip,
+                "severity_filter_ignored": bool(skip),
             }
             fc = forecast.forecast_next_week(frame, SEVERITIES)
             if fc is None or not mean_capacity:

@@ -19,7 +19,7 @@ import polars as pl
 from panel.viewable import Viewer
 
 from tspanel.detect.registry import METHODS
-from tspanel.models.attacks import AttacksModel
+from tspanel.models.attacks import IGNORED_BY_DETECTION, AttacksModel
 from tspanel.models.base import Unavailable
 from tspanel.models.case import alert_records, case_name, case_zip
 from tspanel.models.evidence import Evidence, explain
@@ -95,7 +95,7 @@ def scope_note(filters: Filters, reviewer_label: Any = str) -> str:
     those filters on, the tab's counts would otherwise contradict the chips and the flags list.
     """
     on = []
-    for name in ("severities", "actions", "reviewers"):
+    for name in IGNORED_BY_DETECTION:
         values = list(getattr(filters, name))
         if values:
             shown = [reviewer_label(v) if name == "reviewers" else value_label(name, v) for v in values]
@@ -265,7 +265,7 @@ class DetectionView(Viewer):
         self.error = HTML("", visible=False, css_classes=["ts-attacks-error"], sizing_mode="stretch_width")
         self._apply(result, initial=True)
         filters.param.watch(self._filters_changed, ["start", "end", "categories", "regions"])
-        filters.param.watch(self._scope_changed, ["severities", "actions", "reviewers"])
+        filters.param.watch(self._scope_changed, list(IGNORED_BY_DETECTION))
         self._scope_changed()
         self._layout = pn.Column(
             pn.Row(self.method, self.threshold, sizing_mode="stretch_width"),
